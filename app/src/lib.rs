@@ -1,0 +1,1 @@
+//! What's UP: the client library and desktop app (built in later issues).

@@ -1,0 +1,2 @@
+//! `whatsup`: the What's UP command line and desktop app.
+fn main() {}

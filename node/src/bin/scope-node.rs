@@ -1,0 +1,2 @@
+//! `scope-node`: the headless SCOPE super-node daemon.
+fn main() {}

@@ -1,0 +1,2 @@
+//! `scope-sim`: deterministic simulator of a SCOPE overlay.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The Pastry overlay (placeholder, replaced by the overlay implementation).
