@@ -13,7 +13,7 @@
 //! # Why
 //!
 //! OpenDHT's goal was max-min fairness: a greedy client must not take more than its fair share,
-//! and a client with no usage is always below its share ([`opendht-api.md`] §6). Bamboo reached it
+//! and a client with no usage is always below its share (`shared/opendht-api.md` §6). Bamboo reached it
 //! with per-TTL-class token buckets and a queue of delayed puts, which needs a clock-driven
 //! background task and delays replies. We keep the goal with a stateless rule that a synchronous
 //! store can check inside the put's transaction:
@@ -34,7 +34,6 @@
 //! original client so later puts by that client see the usage.
 //!
 //! [`StoreLimits::capacity_bytes`]: super::StoreLimits::capacity_bytes
-//! [`opendht-api.md`]: ../../../../shared/opendht-api.md
 
 use std::net::IpAddr;
 

@@ -5,6 +5,7 @@ mod crash;
 mod model;
 mod persistence;
 mod replication;
+mod robustness;
 mod values;
 
 use std::net::{IpAddr, Ipv4Addr};

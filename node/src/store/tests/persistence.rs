@@ -52,6 +52,8 @@ fn data_survives_reopen() {
 fn second_open_of_a_held_file_fails() {
     let dir = temp_dir("locked");
     let path = dir.join("store.redb");
-    let _s = Store::open(&path, StoreLimits::default()).unwrap();
+    let s = Store::open(&path, StoreLimits::default()).unwrap();
     assert!(Store::open(&path, StoreLimits::default()).is_err());
+    drop(s);
+    std::fs::remove_dir_all(dir).unwrap();
 }
