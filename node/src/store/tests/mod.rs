@@ -6,6 +6,7 @@ mod model;
 mod persistence;
 mod replication;
 mod robustness;
+mod throughput;
 mod values;
 
 use std::net::{IpAddr, Ipv4Addr};
