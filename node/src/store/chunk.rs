@@ -3,12 +3,15 @@
 //! expire like values and count against the node's total capacity; they are not charged to a
 //! client (the gateway applies fair share to the blob as a whole before chunking).
 
-use redb::ReadableTable as _;
+use std::ops::Bound;
+
+use redb::{ReadOnlyTable, ReadableTable as _};
 
 use super::error::StoreError;
 use super::limits::{ITEM_OVERHEAD, StoreLimits};
 use super::ops::{ApplyOutcome, max_expiry};
-use super::record::{Hash, be_u64, sha1};
+use super::record::{Hash, be_u64, hash_at, sha1};
+use super::ring::KeyRange;
 use super::tables::{META_BYTES, META_CHUNKS, TAG_CHUNK, Tables, expiry_key};
 
 /// Bytes charged for a chunk of `len` bytes.
@@ -128,4 +131,27 @@ fn encode_chunk(bytes: &[u8], expiry_ms: u64) -> Vec<u8> {
     out.extend_from_slice(&expiry_ms.to_be_bytes());
     out.extend_from_slice(bytes);
     out
+}
+
+/// The live chunks whose hashes lie in `range` (chunk addresses share the key space, so a chunk
+/// is replicated by the same nodes as a value with that key), as (hash, expiry) in ring order.
+pub(crate) fn chunks_in_range(
+    chunks: &ReadOnlyTable<&'static [u8], &'static [u8]>,
+    now_ms: u64,
+    range: KeyRange,
+) -> Result<Vec<(Hash, u64)>, StoreError> {
+    let mut out = Vec::new();
+    for (lo, hi) in range.segments() {
+        let upper = hi
+            .as_ref()
+            .map_or(Bound::Unbounded, |h| Bound::Excluded(h.0.as_slice()));
+        for entry in chunks.range::<&[u8]>((Bound::Included(lo.0.as_slice()), upper))? {
+            let (k, v) = entry?;
+            let expiry = decode_chunk(v.value())?.0;
+            if now_ms < expiry {
+                out.push((hash_at(k.value(), 0), expiry));
+            }
+        }
+    }
+    Ok(out)
 }

@@ -324,6 +324,17 @@ impl Store {
         Ok((now_ms < expiry).then(|| data.to_vec()))
     }
 
+    /// The live chunks whose hashes lie in `range`, as (hash, expiry), for replica repair:
+    /// compare with a neighbour's list and move the missing ones with [`Store::get_chunk`] and
+    /// [`Store::put_chunk`].
+    pub fn chunks_in_range(
+        &self,
+        now_ms: u64,
+        range: KeyRange,
+    ) -> Result<Vec<(Hash, u64)>, StoreError> {
+        chunk::chunks_in_range(&self.read()?.open_table(CHUNKS)?, now_ms, range)
+    }
+
     /// Bytes currently charged to `client` (values and tombstones it stored, until purged).
     pub fn client_usage(&self, client: IpAddr) -> Result<u64, StoreError> {
         stats::client_usage(&self.read()?, client)
