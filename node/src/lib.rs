@@ -10,3 +10,4 @@
 
 pub mod overlay;
 pub mod sim;
+pub mod store;
