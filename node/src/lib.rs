@@ -8,4 +8,5 @@
 //! timers and events out, with time and randomness supplied by the caller. [`runtime`] drives them
 //! on real sockets with tokio; [`sim`] drives the very same code in virtual time.
 
+pub mod gateway;
 pub mod overlay;
