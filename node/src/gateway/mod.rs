@@ -25,6 +25,10 @@ mod request;
 mod response;
 pub mod scope_methods;
 pub mod system;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;
 pub mod xmlrpc;
 
 pub use error::{DecodeError, Fault, ParamError};

@@ -11,6 +11,8 @@ mod encode;
 mod error;
 mod fault;
 mod parse;
+#[cfg(test)]
+mod tests;
 mod tokens;
 mod value;
 

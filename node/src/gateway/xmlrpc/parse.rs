@@ -89,11 +89,15 @@ fn fault_from_value(value: &Value) -> Result<Fault, ParseError> {
 
 /// A diagnosis for a token that the grammar did not expect.
 fn unexpected(tok: &Tok, wanted: &str) -> ParseError {
+    if *tok == Tok::Eof {
+        // A document that ends early is not well formed, whatever the grammar wanted.
+        return ParseError::Malformed(format!("unexpected end of document, expected {wanted}"));
+    }
     let found = match tok {
         Tok::Open(name) => format!("<{name}>"),
         Tok::Close(name) => format!("</{name}>"),
         Tok::Text(_) => "text".to_owned(),
-        Tok::Eof => "end of document".to_owned(),
+        Tok::Eof => String::new(),
     };
     ParseError::Invalid(format!("expected {wanted}, found {found}"))
 }

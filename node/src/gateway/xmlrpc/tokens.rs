@@ -19,7 +19,8 @@ use super::ParseError;
 /// still do (deep recursion, millions of tiny elements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct XmlLimits {
-    /// Maximum element nesting depth, counting the root as 1. A `get_details` response needs 7.
+    /// Maximum element nesting depth, counting the root as 1. A `get_details` response needs 13,
+    /// a `system.multicall` of them about 16.
     pub max_depth: usize,
     /// Maximum number of elements in the whole document.
     pub max_elements: usize,
