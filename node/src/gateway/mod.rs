@@ -15,9 +15,11 @@
 //!
 //! Layers: [`xmlrpc`] is a bounded, general XML-RPC codec (also used by the client library);
 //! [`opendht`] and [`scope_methods`] are the typed methods with the spec's validation;
-//! [`system`] is the method table; [`error`] lists the fault codes.
+//! [`system`] is the method table; [`error`] lists the fault codes; [`client`] is the same
+//! layer seen from the client library (typed request → body, body → typed result).
 
 mod args;
+pub mod client;
 pub mod error;
 pub mod multicall;
 pub mod opendht;

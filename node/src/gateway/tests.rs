@@ -438,3 +438,76 @@ fn responses_have_the_shapes_python_expects() {
         assert_python_loads(&encode_response(&response), &expected);
     }
 }
+
+#[test]
+fn client_side_decodes_every_typed_result() {
+    let cases = [
+        ("rm", Response::Status(Status::TryAgain)),
+        (
+            "get",
+            Response::Get(GetResult {
+                values: vec![b"v".to_vec()],
+                placemark: vec![5; 77],
+            }),
+        ),
+        (
+            "get_details",
+            Response::GetDetails(GetDetailsResult {
+                values: vec![DetailedValue {
+                    value: vec![1],
+                    ttl_remaining: 7,
+                    hash_alg: String::new(),
+                    secret_hash: vec![],
+                }],
+                placemark: vec![],
+            }),
+        ),
+        (
+            "scope.status",
+            Response::NodeStatus(NodeStatus {
+                node_id: vec![1; 20],
+                stored_values: 1 << 40,
+                ..NodeStatus::default()
+            }),
+        ),
+        (
+            "scope.route",
+            Response::Route(RouteResult {
+                node_id: vec![2; 20],
+                address: "10.0.0.1:3630".into(),
+            }),
+        ),
+        ("scope.put_blob", Response::BlobHash(vec![3; 20])),
+        ("scope.get_blob", Response::Blob(vec![4; 1000])),
+        (
+            "scope.watch",
+            Response::Watch(WatchResult {
+                cursor: "7".into(),
+                changes: vec![Change {
+                    key: vec![1],
+                    kind: ChangeKind::Rm {
+                        value_hash: vec![2],
+                    },
+                }],
+            }),
+        ),
+        (
+            "system.methodSignature",
+            Response::Signature(vec![vec!["int".into(), "base64".into()]]),
+        ),
+        ("get", Response::Fault(Fault::new(code::TRY_AGAIN, "busy"))),
+    ];
+    for (method, response) in cases {
+        let body = encode_response(&response);
+        let decoded = client::decode_response(method, &body, xmlrpc::XmlLimits::default()).unwrap();
+        assert_eq!(decoded, response, "{method}");
+    }
+    let wrong = encode_response(&Response::Status(Status::Success));
+    let err = client::decode_response("get", &wrong, xmlrpc::XmlLimits::default()).unwrap_err();
+    assert_eq!(err.code, code::INVALID_XMLRPC);
+    let request = call("get", vec![b(b"k"), Value::Int(1), b(b""), s("a")]).unwrap();
+    assert_eq!(
+        decode_request(&client::encode_request(&request), &Limits::default()).unwrap(),
+        request
+    );
+}
