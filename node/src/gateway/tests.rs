@@ -1,5 +1,5 @@
-//! Method-layer tests: Python-made requests, every bad input of the spec, response shapes as
-//! Python reads them, multicall and introspection.
+//! Method-layer tests: Python-made requests, every bad input of the spec, multicall and
+//! introspection (response shapes are in `tests/responses.rs`).
 
 use super::error::code;
 use super::opendht::*;
@@ -9,6 +9,7 @@ use super::xmlrpc::{Value, encode_call};
 use super::*;
 
 mod proptests;
+mod responses;
 
 fn decode_py(params: &str, method: &str) -> Result<Request, DecodeError> {
     decode_request(&python_dumps(params, method), &Limits::default())
@@ -19,15 +20,15 @@ fn fault_of(result: Result<Request, DecodeError>) -> (i32, String) {
     (fault.code, fault.message)
 }
 
-fn call(method: &str, params: Vec<Value>) -> Result<Request, DecodeError> {
+pub(super) fn call(method: &str, params: Vec<Value>) -> Result<Request, DecodeError> {
     decode_request(&encode_call(method, &params), &Limits::default())
 }
 
-fn b(bytes: &[u8]) -> Value {
+pub(super) fn b(bytes: &[u8]) -> Value {
     Value::Base64(bytes.to_vec())
 }
 
-fn s(text: &str) -> Value {
+pub(super) fn s(text: &str) -> Value {
     Value::String(text.into())
 }
 
@@ -408,106 +409,4 @@ fn multicall_decodes_each_entry_on_its_own() {
     };
     let err = decode_request(&body, &limits).unwrap_err().to_fault();
     assert_eq!(err.message, "system.multicall has more than 2 entries");
-}
-
-#[test]
-fn responses_have_the_shapes_python_expects() {
-    let detailed = |v: &[u8], ttl| DetailedValue {
-        value: v.to_vec(),
-        ttl_remaining: ttl,
-        hash_alg: "SHA".into(),
-        secret_hash: vec![9; 20],
-    };
-    let cases = [
-        (Response::Status(Status::OverCapacity), "1".to_owned()),
-        (Response::Get(GetResult { values: vec![b"red".to_vec(), b"blue".to_vec()], placemark: vec![1; 77] }), "[[B(b'red'), B(b'blue')], B(b'\\x01' * 77)]".to_owned()),
-        (Response::Get(GetResult::default()), "[[], B(b'')]".to_owned()),
-        (Response::GetDetails(GetDetailsResult { values: vec![detailed(b"v", 59)], placemark: vec![] }), "[[[B(b'v'), 59, 'SHA', B(b'\\x09' * 20)]], B(b'')]".to_owned()),
-        (Response::Watch(WatchResult { cursor: "c2".into(), changes: vec![
-            Change { key: b"k".to_vec(), kind: ChangeKind::Put { value: b"v".to_vec() } },
-            Change { key: b"k".to_vec(), kind: ChangeKind::Rm { value_hash: vec![4; 20] } },
-        ] }), "{'cursor': 'c2', 'changes': [{'key': B(b'k'), 'kind': 'put', 'value': B(b'v')}, {'key': B(b'k'), 'kind': 'rm', 'value_hash': B(b'\\x04' * 20)}]}".to_owned()),
-        (Response::NodeStatus(NodeStatus { node_id: vec![1; 20], address: "127.0.0.1:3630".into(), version: "0.1".into(), uptime_s: 5, leaf_set_size: 8, routing_table_size: 12, stored_values: 1 << 33 }),
-            "{'node_id': B(b'\\x01' * 20), 'address': '127.0.0.1:3630', 'version': '0.1', 'uptime_s': 5, 'leaf_set_size': 8, 'routing_table_size': 12, 'stored_values': 1 << 33}".to_owned()),
-        (Response::BlobHash(vec![2; 20]), "B(b'\\x02' * 20)".to_owned()),
-        (Response::Fault(Fault::new(code::NOT_FOUND, "blob not found")), "Fault(3, 'blob not found')".to_owned()),
-        (Response::Multicall(vec![Response::Status(Status::Success), Response::Fault(Fault::new(-32601, "no such handler: x"))]),
-            "[[0], {'faultCode': -32601, 'faultString': 'no such handler: x'}]".to_owned()),
-    ];
-    for (response, expected) in cases {
-        assert_python_loads(&encode_response(&response), &expected);
-    }
-}
-
-#[test]
-fn client_side_decodes_every_typed_result() {
-    let cases = [
-        ("rm", Response::Status(Status::TryAgain)),
-        (
-            "get",
-            Response::Get(GetResult {
-                values: vec![b"v".to_vec()],
-                placemark: vec![5; 77],
-            }),
-        ),
-        (
-            "get_details",
-            Response::GetDetails(GetDetailsResult {
-                values: vec![DetailedValue {
-                    value: vec![1],
-                    ttl_remaining: 7,
-                    hash_alg: String::new(),
-                    secret_hash: vec![],
-                }],
-                placemark: vec![],
-            }),
-        ),
-        (
-            "scope.status",
-            Response::NodeStatus(NodeStatus {
-                node_id: vec![1; 20],
-                stored_values: 1 << 40,
-                ..NodeStatus::default()
-            }),
-        ),
-        (
-            "scope.route",
-            Response::Route(RouteResult {
-                node_id: vec![2; 20],
-                address: "10.0.0.1:3630".into(),
-            }),
-        ),
-        ("scope.put_blob", Response::BlobHash(vec![3; 20])),
-        ("scope.get_blob", Response::Blob(vec![4; 1000])),
-        (
-            "scope.watch",
-            Response::Watch(WatchResult {
-                cursor: "7".into(),
-                changes: vec![Change {
-                    key: vec![1],
-                    kind: ChangeKind::Rm {
-                        value_hash: vec![2],
-                    },
-                }],
-            }),
-        ),
-        (
-            "system.methodSignature",
-            Response::Signature(vec![vec!["int".into(), "base64".into()]]),
-        ),
-        ("get", Response::Fault(Fault::new(code::TRY_AGAIN, "busy"))),
-    ];
-    for (method, response) in cases {
-        let body = encode_response(&response);
-        let decoded = client::decode_response(method, &body, xmlrpc::XmlLimits::default()).unwrap();
-        assert_eq!(decoded, response, "{method}");
-    }
-    let wrong = encode_response(&Response::Status(Status::Success));
-    let err = client::decode_response("get", &wrong, xmlrpc::XmlLimits::default()).unwrap_err();
-    assert_eq!(err.code, code::INVALID_XMLRPC);
-    let request = call("get", vec![b(b"k"), Value::Int(1), b(b""), s("a")]).unwrap();
-    assert_eq!(
-        decode_request(&client::encode_request(&request), &Limits::default()).unwrap(),
-        request
-    );
 }
