@@ -156,6 +156,39 @@ impl Sim {
         self.hosts.get(i).is_some_and(|h| h.alive && h.joined)
     }
 
+    /// Live, joined hosts whose leaf set is not exactly their `half` nearest live, joined nodes on
+    /// each side. Zero means every leaf set is right.
+    #[must_use]
+    pub fn wrong_leaf_sets(&self) -> usize {
+        let ring: Vec<NodeId> = self.live.iter().copied().collect();
+        let n = ring.len();
+        self.hosts
+            .iter()
+            .filter(|h| h.alive && h.joined)
+            .filter(|h| {
+                let me = h.node.id();
+                let half = h.node.leaf_set().half().min(n.saturating_sub(1));
+                let Ok(pos) = ring.binary_search(&me) else {
+                    return true;
+                };
+                let want_cw: Vec<NodeId> = (1..=half).map(|k| ring[(pos + k) % n]).collect();
+                let want_ccw: Vec<NodeId> = (1..=half).map(|k| ring[(pos + n - k) % n]).collect();
+                let cw: Vec<NodeId> = h.node.leaf_set().successors().iter().map(|x| x.id).collect();
+                let ccw: Vec<NodeId> = h.node.leaf_set().predecessors().iter().map(|x| x.id).collect();
+                cw != want_cw || ccw != want_ccw
+            })
+            .count()
+    }
+
+    /// Signatures made and checked by all hosts together.
+    #[must_use]
+    pub fn signature_totals(&self) -> (u64, u64) {
+        self.hosts.iter().fold((0, 0), |(m, c), h| {
+            let x = h.node.metrics();
+            (m + x.signatures_made, c + x.signatures_checked)
+        })
+    }
+
     /// Creates a host and starts its join through `seed` (or a new overlay with no seed).
     pub fn spawn(&mut self, seed: Option<usize>) -> usize {
         let index = self.hosts.len();
