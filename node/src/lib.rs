@@ -9,3 +9,4 @@
 //! on real sockets with tokio; [`sim`] drives the very same code in virtual time.
 
 pub mod overlay;
+pub mod sip;
