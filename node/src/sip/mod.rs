@@ -9,6 +9,7 @@ mod message;
 mod params;
 mod parse;
 mod text;
+pub mod transaction;
 mod uri;
 
 pub use build::{

@@ -1,0 +1,74 @@
+//! The RFC 3261 transaction timers: one enum, one fixed table per transaction.
+
+use std::time::Instant;
+
+/// A transaction timer (RFC 3261 §17, Table 4), plus the 100 Trying delay of §17.2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Timer {
+    /// INVITE client: request retransmission, doubling from T1 (unreliable transports only).
+    A,
+    /// INVITE client: give up waiting for any response after 64·T1.
+    B,
+    /// INVITE client: absorb retransmitted final responses for 32 s after a non-2xx.
+    D,
+    /// Non-INVITE client: request retransmission, doubling from T1 up to T2.
+    E,
+    /// Non-INVITE client: give up waiting for a final response after 64·T1.
+    F,
+    /// INVITE server: retransmit the non-2xx final response, doubling up to T2.
+    G,
+    /// INVITE server: give up waiting for the ACK after 64·T1.
+    H,
+    /// INVITE server: absorb ACK retransmissions for T4 after the ACK.
+    I,
+    /// Non-INVITE server: absorb request retransmissions for 64·T1 after the final response.
+    J,
+    /// Non-INVITE client: absorb response retransmissions for T4 after the final response.
+    K,
+    /// INVITE server: send 100 Trying if the TU has not answered within 200 ms (§17.2.1).
+    Trying,
+}
+
+const COUNT: usize = 11;
+
+impl Timer {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Deadlines of one transaction, plus the deadlines set since the layer last looked, which
+/// the layer copies into its global queue.
+#[derive(Debug, Default)]
+pub(crate) struct TimerTable {
+    deadlines: [Option<Instant>; COUNT],
+    fresh: Vec<(Instant, Timer)>,
+}
+
+impl TimerTable {
+    /// Arms (or re-arms) a timer.
+    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
+        self.deadlines[timer.index()] = Some(at);
+        self.fresh.push((at, timer));
+    }
+
+    /// Disarms a timer.
+    pub(crate) fn stop(&mut self, timer: Timer) {
+        self.deadlines[timer.index()] = None;
+    }
+
+    /// Disarms every timer (the transaction ended).
+    pub(crate) fn stop_all(&mut self) {
+        self.deadlines = [None; COUNT];
+    }
+
+    /// The deadline of a timer if armed.
+    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
+        self.deadlines[timer.index()]
+    }
+
+    /// Deadlines set since the last call.
+    pub(crate) fn take_fresh(&mut self) -> Vec<(Instant, Timer)> {
+        std::mem::take(&mut self.fresh)
+    }
+}
