@@ -8,6 +8,7 @@ mod header;
 mod message;
 mod params;
 mod parse;
+pub mod registrar;
 mod text;
 pub mod transaction;
 mod uri;
