@@ -11,6 +11,9 @@ mod parse;
 pub mod registrar;
 mod text;
 pub mod transaction;
+
+#[cfg(test)]
+mod tests;
 mod uri;
 
 pub use build::{

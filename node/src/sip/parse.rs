@@ -193,7 +193,7 @@ fn parse_status_line(line: &str) -> Result<(u16, String), ParseError> {
 fn check_version(v: &str) -> Result<(), ParseError> {
     match v {
         "SIP/2.0" => Ok(()),
-        v if v.len() > 4 && v[..4].eq_ignore_ascii_case("SIP/") => {
+        v if v.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/")) => {
             Err(ParseError::UnsupportedVersion(v.to_owned()))
         }
         _ => Err(ParseError::BadStartLine("bad version")),
