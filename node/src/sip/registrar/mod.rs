@@ -102,12 +102,7 @@ pub fn plan_register(
     config: &RegistrarConfig,
     now_unix: u64,
 ) -> Result<RegisterPlan, RegisterError> {
-    let to = request.headers.to().map_err(|_| RegisterError::BadAor)?;
-    let aor = Aor::from_uri(&to.uri, config)?;
-    let sip_ruri = request.uri.as_sip().ok_or(RegisterError::NotOverlay)?;
-    if !config.is_overlay(sip_ruri) {
-        return Err(RegisterError::NotOverlay);
-    }
+    let aor = overlay_aor(request, config)?;
     let contacts = request
         .headers
         .contacts()
@@ -116,6 +111,7 @@ pub fn plan_register(
         .headers
         .expires()
         .map_err(|_| RegisterError::BadContact)?;
+    let requester = Requester::of(request)?;
     let mut plan = RegisterPlan {
         key: aor.dht_key(),
         aor,
@@ -125,18 +121,6 @@ pub fn plan_register(
             .filter(|b| b.remaining(now_unix) > 0)
             .cloned()
             .collect(),
-    };
-    let requester = Requester {
-        call_id: request
-            .headers
-            .call_id()
-            .map_err(|_| RegisterError::BadContact)?,
-        cseq: request
-            .headers
-            .cseq()
-            .map_err(|_| RegisterError::BadContact)?
-            .seq,
-        instance: None,
     };
     if contacts.contains(&Contact::Wildcard) {
         if contacts.len() != 1 || header_expires != Some(0) {
@@ -154,13 +138,55 @@ pub fn plan_register(
         .collect();
     let expiries = expiries(&addrs, header_expires, config)?;
     for (addr, expiry) in addrs.iter().zip(expiries) {
+        let instance = addr.params.get_unquoted("+sip.instance").map(str::to_owned);
         let requester = Requester {
-            instance: addr.params.get_unquoted("+sip.instance").map(str::to_owned),
+            instance,
             ..requester
         };
         apply_contact(&mut plan, &requester, addr, expiry, now_unix)?;
     }
     Ok(plan)
+}
+
+/// The AOR of the To header, after checking that To and the Request-URI are in the overlay.
+fn overlay_aor(request: &Request, config: &RegistrarConfig) -> Result<Aor, RegisterError> {
+    let to = request.headers.to().map_err(|_| RegisterError::BadAor)?;
+    let aor = Aor::from_uri(&to.uri, config)?;
+    let ruri = request.uri.as_sip().ok_or(RegisterError::NotOverlay)?;
+    if !config.is_overlay(ruri) {
+        return Err(RegisterError::NotOverlay);
+    }
+    Ok(aor)
+}
+
+impl<'a> Requester<'a> {
+    /// Call-ID and CSeq of the request; the instance is per contact.
+    fn of(request: &'a Request) -> Result<Self, RegisterError> {
+        Ok(Self {
+            call_id: request
+                .headers
+                .call_id()
+                .map_err(|_| RegisterError::BadContact)?,
+            cseq: request
+                .headers
+                .cseq()
+                .map_err(|_| RegisterError::BadContact)?
+                .seq,
+            instance: None,
+        })
+    }
+
+    fn owns(&self, binding: &Binding) -> bool {
+        binding.owned_by(self.call_id, self.instance.as_deref())
+    }
+
+    /// RFC 3261 §10.3 step 7: the same Call-ID must come with a higher CSeq.
+    fn check_order(&self, binding: &Binding) -> Result<(), RegisterError> {
+        if binding.call_id == self.call_id && self.cseq <= binding.cseq {
+            return Err(RegisterError::OutOfOrder);
+        }
+        Ok(())
+    }
 }
 
 /// Expiry of each contact: its `expires` param, else the Expires header, else the default;
@@ -192,22 +218,17 @@ fn expiries(
 
 /// `Contact: *`: removes every live binding the requester owns.
 fn remove_owned(plan: &mut RegisterPlan, who: &Requester<'_>) -> Result<(), RegisterError> {
-    let (mine, others): (Vec<_>, Vec<_>) = plan
-        .bindings
-        .drain(..)
-        .partition(|b| b.owned_by(who.call_id, who.instance.as_deref()));
-    if mine
-        .iter()
-        .any(|b| b.call_id == who.call_id && who.cseq <= b.cseq)
-    {
-        return Err(RegisterError::OutOfOrder);
-    }
+    let (mine, others): (Vec<_>, Vec<_>) = plan.bindings.drain(..).partition(|b| who.owns(b));
+    mine.iter().try_for_each(|b| who.check_order(b))?;
     plan.ops.extend(mine.into_iter().map(BindingOp::Remove));
     plan.bindings = others;
     Ok(())
 }
 
 /// Adds, refreshes or removes the binding for one contact.
+///
+/// A binding is the same target when both carry the same instance and reg-id, else when the
+/// contact URIs match; only an owned one is replaced or removed.
 fn apply_contact(
     plan: &mut RegisterPlan,
     who: &Requester<'_>,
@@ -225,15 +246,12 @@ fn apply_contact(
         (Some(i), Some(j)) => i == j && reg_id == b.reg_id,
         _ => b.contact.eq_ignore_ascii_case(&contact),
     };
-    let owned = plan
+    if let Some(i) = plan
         .bindings
         .iter()
-        .position(|b| same_target(b) && b.owned_by(who.call_id, who.instance.as_deref()));
-    if let Some(i) = owned {
-        let old = &plan.bindings[i];
-        if old.call_id == who.call_id && who.cseq <= old.cseq {
-            return Err(RegisterError::OutOfOrder);
-        }
+        .position(|b| same_target(b) && who.owns(b))
+    {
+        who.check_order(&plan.bindings[i])?;
         plan.ops.push(BindingOp::Remove(plan.bindings.remove(i)));
     } else if expiry == 0 && plan.bindings.iter().any(same_target) {
         return Err(RegisterError::NotOwner);

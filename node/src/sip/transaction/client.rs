@@ -30,6 +30,8 @@ pub(crate) struct ClientTx {
     /// Current retransmission interval of timer A or E.
     interval: Duration,
     config: Config,
+    /// Timer C already reported a timeout.
+    c_fired: bool,
     pub(crate) timers: TimerTable,
 }
 
@@ -56,6 +58,7 @@ impl ClientTx {
             transport,
             interval: config.t1,
             config,
+            c_fired: false,
             timers: TimerTable::default(),
         };
         tx.transmit(out);
@@ -68,6 +71,9 @@ impl ClientTx {
             tx.timers.set(retransmit, now + config.t1);
         }
         tx.timers.set(give_up, now + config.t1 * 64);
+        if invite {
+            tx.timers.set(Timer::C, now + config.timer_c);
+        }
         tx
     }
 
@@ -89,6 +95,9 @@ impl ClientTx {
                 // Retransmissions stop for INVITE; non-INVITE keeps timer E, now at T2 (§17.1.2.2).
                 self.timers.stop(Timer::A);
                 self.timers.stop(Timer::B);
+                if self.invite && !self.c_fired {
+                    self.timers.set(Timer::C, now + self.config.timer_c);
+                }
                 out.event(Event::Response {
                     id: self.id,
                     response,
@@ -104,7 +113,7 @@ impl ClientTx {
     }
 
     fn on_final(&mut self, now: Instant, response: Response, out: &mut Outputs) {
-        for t in [Timer::A, Timer::B, Timer::E, Timer::F] {
+        for t in [Timer::A, Timer::B, Timer::C, Timer::E, Timer::F] {
             self.timers.stop(t);
         }
         let reliable = self.transport.is_reliable();
@@ -183,7 +192,12 @@ impl ClientTx {
                 self.state = State::Terminated;
                 out.event(Event::Timeout { id: self.id });
             }
-            Timer::D | Timer::K => self.state = State::Terminated,
+            Timer::C if self.state == State::Proceeding && !self.c_fired => {
+                self.c_fired = true;
+                out.event(Event::Timeout { id: self.id });
+                self.timers.set(Timer::C, now + self.config.t1 * 64);
+            }
+            Timer::C | Timer::D | Timer::K => self.state = State::Terminated,
             _ => {}
         }
     }

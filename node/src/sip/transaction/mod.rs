@@ -11,7 +11,8 @@
 //! so tests run the RFC timers in virtual time.
 //!
 //! Scope: RFC 3261 behaviour (a 2xx ends an INVITE server transaction and the TU retransmits
-//! it; RFC 6026's Accepted state and timers L/M, and the proxy's timer C, are left to the TU).
+//! it; RFC 6026's Accepted state and timers L/M are not implemented). Timer C (§16.8) is kept
+//! by every INVITE client transaction so that a peer that rings forever cannot pin one.
 //! Responses go back to the source address of the request (symmetric response routing, as
 //! with `rport`), which is what works behind NATs and on connection-oriented transports.
 
@@ -33,8 +34,10 @@ pub use timer::Timer;
 use self::client::ClientTx;
 use self::key::{ClientKey, ServerKey};
 use self::server::ServerTx;
-use super::error::TransactionError;
+use super::build::error_response;
+use super::error::{ParseError, TransactionError};
 use super::message::{Message, Method, Request, Response};
+use super::parse::{Limits, parse_message_with};
 
 /// Timer base values (RFC 3261 §17.1.1.1) and the 100 Trying policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +51,10 @@ pub struct Config {
     /// Delay before an INVITE server transaction sends 100 Trying on its own: zero for a
     /// proxy (send at once, §16.2), 200 ms for a user agent (§17.2.1).
     pub trying_delay: Duration,
+    /// Timer C: how long an INVITE client transaction waits after a provisional response.
+    pub timer_c: Duration,
+    /// Bounds applied by [`TransactionLayer::handle_bytes`].
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -58,6 +65,8 @@ impl Default for Config {
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
             trying_delay: Duration::ZERO,
+            timer_c: Duration::from_secs(180),
+            limits: Limits::default(),
         }
     }
 }
@@ -144,7 +153,8 @@ pub enum Event {
         /// Where it came from.
         source: SocketAddr,
     },
-    /// Timer B or F (client: treat as 408) or H (server: the ACK never came) fired.
+    /// Timer B or F (client: treat as 408), C (client: send CANCEL, answer 408 upstream) or
+    /// H (server: the ACK never came) fired.
     Timeout {
         /// The transaction that timed out.
         id: TransactionId,
@@ -221,6 +231,32 @@ impl TransactionLayer {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.txs.is_empty()
+    }
+
+    /// Parses a datagram (or a frame cut by [`super::frame_stream`]) and feeds it in.
+    ///
+    /// A request that does not parse is answered statelessly with the error's status
+    /// (400 / 413 / 505) when it has a usable Via, and dropped otherwise; the error is
+    /// returned so the caller can count it.
+    pub fn handle_bytes(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        source: SocketAddr,
+        transport: Transport,
+    ) -> Result<(), ParseError> {
+        match parse_message_with(bytes, &self.config.limits) {
+            Ok(msg) => {
+                self.handle_message(now, msg, source, transport);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(reply) = error_response(bytes, &e) {
+                    self.send_stateless(source, transport, &Message::Response(reply));
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Feeds a parsed message received from `source`.

@@ -173,6 +173,14 @@ fn invite_client_provisional_stops_retransmissions_and_2xx_terminates() {
     );
     assert_eq!(drain(&mut layer).1.len(), 1);
     assert!(run_until(&mut layer, t0, Duration::from_secs(60)).is_empty());
+    let ringing = response_for(&req, 183, "Session Progress", Some("r"));
+    layer.handle_message(
+        t0 + ms(60_000),
+        Message::Response(ringing),
+        peer(),
+        Transport::Udp,
+    );
+    drain(&mut layer);
     let ok = response_for(&req, 200, "OK", Some("r"));
     layer.handle_message(
         t0 + ms(90_000),
@@ -193,6 +201,34 @@ fn invite_client_provisional_stops_retransmissions_and_2xx_terminates() {
         &drain(&mut layer).1[..],
         [Event::StrayResponse { .. }]
     ));
+}
+
+#[test]
+fn invite_client_timer_c_reports_then_ends() {
+    let t0 = origin();
+    let mut layer = TransactionLayer::new(Config::default());
+    let req = request("INVITE", "z9hG4bKq");
+    let id = layer
+        .send_request(t0, req.clone(), peer(), Transport::Tcp)
+        .unwrap();
+    drain(&mut layer);
+    let ringing = response_for(&req, 180, "Ringing", Some("r"));
+    layer.handle_message(
+        t0 + ms(1000),
+        Message::Response(ringing),
+        peer(),
+        Transport::Tcp,
+    );
+    drain(&mut layer);
+    let log = run_until(&mut layer, t0, Duration::from_secs(600));
+    let events: Vec<_> = log.iter().map(|(at, _, e)| (*at, e.clone())).collect();
+    assert_eq!(
+        events,
+        [
+            (ms(181_000), vec![Event::Timeout { id }]),
+            (ms(213_000), vec![Event::Terminated { id }])
+        ]
+    );
 }
 
 #[test]
@@ -436,4 +472,99 @@ fn send_request_refuses_ack_and_missing_branch() {
         layer.send_request(t0, request("BYE", "z9hG4bKo"), peer(), Transport::Udp),
         Err(TransactionError::Duplicate)
     );
+}
+
+#[test]
+fn garbage_bytes_get_400_or_silence() {
+    let t0 = origin();
+    let mut layer = TransactionLayer::new(Config::default());
+    let mut bad = request("OPTIONS", "z9hG4bKp").to_bytes();
+    bad.splice(0..7, b"OPT IONS".iter().copied());
+    assert!(
+        layer
+            .handle_bytes(t0, &bad, peer(), Transport::Udp)
+            .is_err()
+    );
+    let (t, e) = drain(&mut layer);
+    assert!(e.is_empty());
+    assert_eq!(first_line(&t[0]), "SIP/2.0 400 Bad Request");
+    assert!(
+        layer
+            .handle_bytes(t0, b"\xff\xfe garbage\r\n\r\n", peer(), Transport::Udp)
+            .is_err()
+    );
+    assert_eq!(drain(&mut layer), (vec![], vec![]));
+}
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Drains output, remembering server transactions that still await an answer.
+    fn collect(layer: &mut TransactionLayer, open: &mut Vec<(TransactionId, Request)>) {
+        while layer.poll_transmit().is_some() {}
+        while let Some(ev) = layer.poll_event() {
+            match ev {
+                Event::Request { id, request, .. } | Event::Cancel { id, request, .. } => {
+                    open.push((id, request))
+                }
+                Event::Terminated { id } => open.retain(|(o, _)| *o != id),
+                _ => {}
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Random sequences of requests, responses, mutated bytes and timeouts never panic,
+        /// and once every server transaction is answered and all timers have run, no
+        /// transaction is left behind.
+        #[test]
+        fn sip_transaction_layer_survives_random_input(
+            steps in proptest::collection::vec((0u8..6, 0usize..4, 0u64..40_000, any::<u8>()), 1..40)
+        ) {
+            let mut now = origin();
+            let mut layer = TransactionLayer::new(Config::default());
+            let mut open = Vec::new();
+            let methods = ["INVITE", "ACK", "CANCEL", "BYE"];
+            for (kind, m, dt, byte) in steps {
+                now += Duration::from_millis(dt);
+                let req = request(methods[m], &format!("z9hG4bK{}", byte % 4));
+                let transport = if byte % 2 == 0 { Transport::Udp } else { Transport::Tcp };
+                match kind {
+                    0 => layer.handle_message(now, Message::Request(req), peer(), transport),
+                    1 => {
+                        let resp = response_for(&req, 100 + u16::from(byte), "X", Some("t"));
+                        layer.handle_message(now, Message::Response(resp), peer(), transport);
+                    }
+                    2 => { let _ = layer.send_request(now, req, peer(), transport); }
+                    3 => {
+                        let mut bytes = req.to_bytes();
+                        let i = usize::from(byte) % bytes.len();
+                        bytes[i] = byte;
+                        let _ = layer.handle_bytes(now, &bytes, peer(), transport);
+                    }
+                    4 => layer.handle_timeout(now),
+                    _ => {
+                        if let Some((id, r)) = open.first().cloned() {
+                            let _ = layer.send_response(now, id, &response_for(&r, 100 + u16::from(byte) * 2, "Y", Some("u")));
+                        }
+                    }
+                }
+                collect(&mut layer, &mut open);
+            }
+            for (id, r) in std::mem::take(&mut open) {
+                let _ = layer.send_response(now, id, &response_for(&r, 500, "Z", Some("v")));
+            }
+            collect(&mut layer, &mut open);
+            for _ in 0..100 {
+                let Some(at) = layer.poll_timeout() else { break };
+                layer.handle_timeout(at.max(now));
+                collect(&mut layer, &mut open);
+            }
+            prop_assert!(layer.is_empty(), "{} transactions left", layer.len());
+        }
+    }
 }

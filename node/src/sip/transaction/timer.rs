@@ -9,6 +9,9 @@ pub enum Timer {
     A,
     /// INVITE client: give up waiting for any response after 64·T1.
     B,
+    /// INVITE client: no final response within 3 minutes of the last provisional one
+    /// (§16.8); reports a timeout once (the TU sends CANCEL), then ends after 64·T1 more.
+    C,
     /// INVITE client: absorb retransmitted final responses for 32 s after a non-2xx.
     D,
     /// Non-INVITE client: request retransmission, doubling from T1 up to T2.
@@ -29,7 +32,7 @@ pub enum Timer {
     Trying,
 }
 
-const COUNT: usize = 11;
+const COUNT: usize = 12;
 
 impl Timer {
     fn index(self) -> usize {
