@@ -160,8 +160,8 @@ impl RegisterError {
             Self::NotOverlay => 404,
             Self::IntervalTooBrief { .. } => 423,
             Self::NotOwner => 403,
-            Self::OutOfOrder | Self::RecordTooLarge(_) | Self::Codec => 500,
-            Self::BadAor | Self::BadWildcard | Self::BadContact => 400,
+            Self::OutOfOrder | Self::Codec => 500,
+            Self::BadAor | Self::BadWildcard | Self::BadContact | Self::RecordTooLarge(_) => 400,
         }
     }
 }

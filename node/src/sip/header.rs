@@ -194,6 +194,20 @@ impl NameAddr {
     pub fn tag(&self) -> Option<&str> {
         self.params.get("tag").flatten()
     }
+
+    /// The Contact `expires` parameter in seconds (saturating), if present and numeric.
+    #[must_use]
+    pub fn expires(&self) -> Option<u32> {
+        let v = self.params.get("expires").flatten()?;
+        crate::sip::message::parse_delta_seconds(v, name::CONTACT).ok()
+    }
+
+    /// True when the URI carries `;lr`: a loose router, as Route/Record-Route entries
+    /// written by RFC 3261 proxies are (§16.12).
+    #[must_use]
+    pub fn is_loose_route(&self) -> bool {
+        self.uri.as_sip().is_some_and(|u| u.params.contains("lr"))
+    }
 }
 
 /// Validates a display name: a complete quoted string or tokens separated by whitespace.

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::error::ParseError;
 use super::header::{CSeq, Contact, HeaderName, NameAddr, Via, name};
-use super::text::{is_token, parse_digits};
+use super::text::{is_token, parse_digits, split_outside};
 use super::uri::Uri;
 
 /// A request method; methods are case-sensitive tokens (RFC 3261 §7.1).
@@ -117,6 +117,22 @@ impl Headers {
             .iter()
             .filter(move |h| h.name.is(name))
             .map(|h| h.value.as_str())
+    }
+
+    /// All values of a comma-list header (Allow, Supported, Require, ...), split outside
+    /// quotes and angle brackets; `None` for an unterminated quote or `<`.
+    #[must_use]
+    pub fn list<'a>(&'a self, name: &'a str) -> Option<Vec<&'a str>> {
+        let mut out = Vec::new();
+        for value in self.get_all(name) {
+            out.extend(
+                split_outside(value, ',')?
+                    .into_iter()
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty()),
+            );
+        }
+        Some(out)
     }
 
     /// Appends a header.

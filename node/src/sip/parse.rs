@@ -49,15 +49,10 @@ pub fn parse_message_with(buf: &[u8], limits: &Limits) -> Result<Message, ParseE
     let buf = skip_crlf(buf);
     let (head_len, body_start) = find_head_end(buf).ok_or(ParseError::UnterminatedHead)?;
     let head = String::from_utf8_lossy(&buf[..head_len]);
-    let lines = logical_lines(&head)?;
+    let lines = logical_lines(&head, limits.max_headers.saturating_add(1))?;
     let (start, header_lines) = lines
         .split_first()
         .ok_or(ParseError::BadStartLine("empty"))?;
-    if header_lines.len() > limits.max_headers {
-        return Err(ParseError::TooManyHeaders {
-            limit: limits.max_headers,
-        });
-    }
     let headers = parse_headers(header_lines)?;
     let body = body_of(&headers, &buf[body_start..])?;
     let msg = if start.starts_with("SIP/") {
@@ -106,10 +101,16 @@ fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// Splits the head into lines, joining folded continuation lines with one space.
-fn logical_lines(head: &str) -> Result<Vec<String>, ParseError> {
+/// Splits the head into at most `max_lines` lines, joining folded continuation lines with
+/// one space; more lines are a header flood.
+fn logical_lines(head: &str, max_lines: usize) -> Result<Vec<String>, ParseError> {
     let mut lines: Vec<String> = Vec::new();
     for raw in head.split('\n') {
+        if lines.len() >= max_lines && !raw.starts_with([' ', '\t']) {
+            return Err(ParseError::TooManyHeaders {
+                limit: max_lines.saturating_sub(1),
+            });
+        }
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if raw.starts_with([' ', '\t']) {
             let last = lines
@@ -305,7 +306,7 @@ fn stream_content_length(head: &[u8]) -> Result<usize, ParseError> {
         reason: "not a length",
     };
     let mut found = None;
-    for line in logical_lines(&head)?.iter().skip(1) {
+    for line in logical_lines(&head, usize::MAX)?.iter().skip(1) {
         let Some((n, v)) = line.split_once(':') else {
             continue;
         };

@@ -28,7 +28,7 @@ pub use binding::{Binding, MAX_RECORD};
 use super::build::response_for;
 use super::error::RegisterError;
 use super::header::{Contact, HeaderName, NameAddr, name};
-use super::message::{Request, Response, parse_delta_seconds};
+use super::message::{Request, Response};
 
 /// Registrar settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,12 +199,7 @@ fn expiries(
     addrs
         .iter()
         .map(|a| {
-            let param = a
-                .params
-                .get("expires")
-                .flatten()
-                .and_then(|v| parse_delta_seconds(v, name::CONTACT).ok());
-            let wanted = param.or(header).unwrap_or(config.default_expires);
+            let wanted = a.expires().or(header).unwrap_or(config.default_expires);
             if wanted != 0 && wanted < config.min_expires {
                 return Err(RegisterError::IntervalTooBrief {
                     requested: wanted,

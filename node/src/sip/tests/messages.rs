@@ -152,3 +152,21 @@ fn sip_bounds_are_enforced() {
     assert_eq!(reply.status, 413);
     assert!(crate::sip::error_response(b"\x00\x01garbage", &err).is_none());
 }
+
+#[test]
+fn sip_list_headers_and_route_helpers() {
+    let r = request(&simple(
+        "OPTIONS",
+        "Supported: timer, 100rel\nSupported: path\nRoute: <sip:10.0.0.1;lr>, <sip:10.0.0.2>\nContact: <sip:a@b>;expires=90\n",
+    ));
+    assert_eq!(
+        r.headers.list("Supported").unwrap(),
+        ["timer", "100rel", "path"]
+    );
+    let routes = r.headers.routes().unwrap();
+    assert!(routes[0].is_loose_route() && !routes[1].is_loose_route());
+    let Contact::Addr(c) = &r.headers.contacts().unwrap()[0] else {
+        panic!()
+    };
+    assert_eq!(c.expires(), Some(90));
+}
