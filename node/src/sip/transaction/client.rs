@@ -14,6 +14,8 @@ enum State {
     Initial,
     Proceeding,
     Completed,
+    /// RFC 6026: a 2xx arrived; further 2xx go to the TU until timer M.
+    Accepted,
     Terminated,
 }
 
@@ -104,6 +106,12 @@ impl ClientTx {
                 });
             }
             (true, _) => self.on_final(now, response, out),
+            (false, 200..=299) if self.state == State::Accepted => {
+                out.event(Event::Response {
+                    id: self.id,
+                    response,
+                });
+            }
             // A retransmitted non-2xx final response: ACK again, do not bother the TU.
             (false, 300..) if self.invite && self.state == State::Completed => {
                 self.send_ack(&response, out)
@@ -118,8 +126,10 @@ impl ClientTx {
         }
         let reliable = self.transport.is_reliable();
         if self.invite && response.status < 300 {
-            // The 2xx ACK is end to end, sent by the TU (§17.1.1.2).
-            self.state = State::Terminated;
+            // The 2xx ACK is end to end, sent by the TU; stay to pass on forked or
+            // retransmitted 2xx (RFC 6026 §7.2).
+            self.state = State::Accepted;
+            self.timers.set(Timer::M, now + self.config.t1 * 64);
         } else if self.invite {
             self.send_ack(&response, out);
             self.linger(now, Timer::D, Duration::from_secs(32), reliable);
@@ -197,7 +207,7 @@ impl ClientTx {
                 out.event(Event::Timeout { id: self.id });
                 self.timers.set(Timer::C, now + self.config.t1 * 64);
             }
-            Timer::C | Timer::D | Timer::K => self.state = State::Terminated,
+            Timer::C | Timer::D | Timer::K | Timer::M => self.state = State::Terminated,
             _ => {}
         }
     }

@@ -10,9 +10,10 @@
 //! `poll_timeout`. `now` must never go backwards. No clock is read and no socket is touched,
 //! so tests run the RFC timers in virtual time.
 //!
-//! Scope: RFC 3261 behaviour (a 2xx ends an INVITE server transaction and the TU retransmits
-//! it; RFC 6026's Accepted state and timers L/M are not implemented). Timer C (§16.8) is kept
-//! by every INVITE client transaction so that a peer that rings forever cannot pin one.
+//! Scope: RFC 3261 §17 as updated by RFC 6026: after a 2xx, INVITE transactions enter
+//! Accepted (timers L and M) so a retransmitted INVITE is not taken for a new call and
+//! forked or retransmitted 2xx still reach the TU. Timer C (§16.8) is kept by every INVITE
+//! client transaction so that a peer that rings forever cannot pin one.
 //! Responses go back to the source address of the request (symmetric response routing, as
 //! with `rport`), which is what works behind NATs and on connection-oriented transports.
 
@@ -119,13 +120,12 @@ pub enum Event {
         /// The transport it came on.
         transport: Transport,
     },
-    /// A CANCEL created server transaction `id`. `invite` is the pending INVITE server
-    /// transaction it cancels; `None` means answer 481 (§9.2).
+    /// A CANCEL created server transaction `id`; `target` says what it cancels (§9.2).
     Cancel {
         /// The CANCEL's own server transaction.
         id: TransactionId,
-        /// The matched INVITE server transaction, if it is still pending.
-        invite: Option<TransactionId>,
+        /// The INVITE server transaction it matches, and whether that one is still pending.
+        target: CancelTarget,
         /// The CANCEL request.
         request: Request,
     },
@@ -164,6 +164,18 @@ pub enum Event {
         /// The finished transaction.
         id: TransactionId,
     },
+}
+
+/// What a CANCEL found, which decides the answers (RFC 3261 §9.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelTarget {
+    /// The INVITE has no final response yet: answer the CANCEL 200, stop forwarding
+    /// (cancel the branches) and answer the INVITE 487.
+    Pending(TransactionId),
+    /// The INVITE was already answered finally: answer the CANCEL 200 and nothing else.
+    Answered(TransactionId),
+    /// No INVITE transaction matches: answer the CANCEL 481.
+    NotFound,
 }
 
 /// Output queues shared by the transactions during one call.
@@ -285,7 +297,17 @@ impl TransactionLayer {
         };
         let existing = self.servers.get(&key).copied();
         match (existing, &req.method) {
-            (Some(id), Method::Ack) => self.with_server(id, |tx, _| tx.on_ack(now)),
+            (Some(id), Method::Ack) => {
+                let mut absorbed = true;
+                self.with_server(id, |tx, _| absorbed = tx.on_ack(now));
+                if !absorbed {
+                    self.out.event(Event::Ack {
+                        request: req,
+                        source,
+                        transport,
+                    });
+                }
+            }
             (None, Method::Ack) => self.out.event(Event::Ack {
                 request: req,
                 source,
@@ -310,10 +332,10 @@ impl TransactionLayer {
         self.txs.insert(id, Tx::Server(tx, key));
         self.after_change(id);
         if req.method == Method::Cancel {
-            let invite = self.pending_invite_for(&req);
+            let target = self.cancel_target(&req);
             self.out.event(Event::Cancel {
                 id,
-                invite,
+                target,
                 request: req,
             });
         } else {
@@ -326,12 +348,12 @@ impl TransactionLayer {
         }
     }
 
-    /// The INVITE server transaction a CANCEL matches, if it has not answered finally (§9.2).
-    fn pending_invite_for(&self, cancel: &Request) -> Option<TransactionId> {
-        let id = *self.servers.get(&ServerKey::invite_for_cancel(cancel)?)?;
-        match self.txs.get(&id) {
-            Some(Tx::Server(tx, _)) if tx.is_pending_invite() => Some(id),
-            _ => None,
+    /// The INVITE server transaction a CANCEL matches (§9.2).
+    fn cancel_target(&self, cancel: &Request) -> CancelTarget {
+        let id = ServerKey::invite_for_cancel(cancel).and_then(|k| self.servers.get(&k));
+        match id.and_then(|id| self.txs.get(id)) {
+            Some(Tx::Server(tx, _)) => tx.cancel_target(),
+            _ => CancelTarget::NotFound,
         }
     }
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::timer::{Timer, TimerTable};
-use super::{Config, Event, Outputs, TransactionId, Transport};
+use super::{CancelTarget, Config, Event, Outputs, TransactionId, Transport};
 use crate::sip::build::response_for;
 use crate::sip::error::TransactionError;
 use crate::sip::message::{Method, Request, Response};
@@ -17,6 +17,8 @@ enum State {
     Proceeding,
     Completed,
     Confirmed,
+    /// RFC 6026: a 2xx was sent; INVITE retransmissions are absorbed until timer L.
+    Accepted,
     Terminated,
 }
 
@@ -81,9 +83,13 @@ impl ServerTx {
         self.state == State::Terminated
     }
 
-    /// True for an INVITE transaction that has not sent a final response (CANCEL applies).
-    pub(crate) fn is_pending_invite(&self) -> bool {
-        self.invite && self.state == State::Proceeding
+    /// What a CANCEL matching this transaction finds (§9.2).
+    pub(crate) fn cancel_target(&self) -> CancelTarget {
+        match (self.invite, self.state) {
+            (true, State::Proceeding) => CancelTarget::Pending(self.id),
+            (true, _) => CancelTarget::Answered(self.id),
+            (false, _) => CancelTarget::NotFound,
+        }
     }
 
     fn send_trying(&mut self, out: &mut Outputs) {
@@ -106,10 +112,14 @@ impl ServerTx {
         }
     }
 
-    /// An ACK for a non-2xx final response ends retransmissions; it never reaches the TU.
-    pub(crate) fn on_ack(&mut self, now: Instant) {
+    /// An ACK for a non-2xx final response ends retransmissions and never reaches the TU;
+    /// returns false for an ACK the TU must see (one for a 2xx, in Accepted).
+    pub(crate) fn on_ack(&mut self, now: Instant) -> bool {
+        if self.state == State::Accepted {
+            return false;
+        }
         if self.state != State::Completed {
-            return;
+            return true;
         }
         self.timers.stop(Timer::G);
         self.timers.stop(Timer::H);
@@ -119,6 +129,7 @@ impl ServerTx {
             self.state = State::Confirmed;
             self.timers.set(Timer::I, now + self.config.t4);
         }
+        true
     }
 
     /// The TU sends a response through this transaction.
@@ -129,7 +140,8 @@ impl ServerTx {
         out: &mut Outputs,
     ) -> Result<(), TransactionError> {
         let open = matches!(self.state, State::Trying | State::Proceeding);
-        if !open {
+        let accepted_2xx = self.state == State::Accepted && (200..300).contains(&response.status);
+        if !open && !accepted_2xx {
             return Err(TransactionError::InvalidState);
         }
         let bytes = response.to_bytes();
@@ -139,8 +151,12 @@ impl ServerTx {
         self.timers.stop(Timer::Trying);
         match (self.invite, response.status) {
             (_, 100..=199) => self.state = State::Proceeding,
-            // RFC 3261: the 2xx leaves the transaction; the TU retransmits it until the ACK.
-            (true, 200..=299) => self.state = State::Terminated,
+            // RFC 6026: the TU retransmits the 2xx; the transaction only absorbs INVITEs.
+            (true, 200..=299) if self.state != State::Accepted => {
+                self.state = State::Accepted;
+                self.timers.set(Timer::L, now + self.config.t1 * 64);
+            }
+            (true, 200..=299) => {}
             (true, _) => self.complete_invite(now),
             (false, _) if self.transport.is_reliable() => self.state = State::Terminated,
             (false, _) => {
@@ -172,7 +188,7 @@ impl ServerTx {
                 self.state = State::Terminated;
                 out.event(Event::Timeout { id: self.id });
             }
-            Timer::I | Timer::J => self.state = State::Terminated,
+            Timer::I | Timer::J | Timer::L => self.state = State::Terminated,
             _ => {}
         }
     }

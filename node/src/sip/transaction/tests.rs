@@ -156,7 +156,7 @@ fn invite_client_acks_non_2xx_and_absorbs_retransmissions() {
 }
 
 #[test]
-fn invite_client_provisional_stops_retransmissions_and_2xx_terminates() {
+fn invite_client_provisional_stops_retransmissions_and_2xx_is_accepted() {
     let t0 = origin();
     let mut layer = TransactionLayer::new(Config::default());
     let req = request("INVITE", "z9hG4bKc");
@@ -164,39 +164,37 @@ fn invite_client_provisional_stops_retransmissions_and_2xx_terminates() {
         .send_request(t0, req.clone(), peer(), Transport::Udp)
         .unwrap();
     drain(&mut layer);
+    let at = |v| t0 + ms(v);
     let ringing = response_for(&req, 180, "Ringing", Some("r"));
-    layer.handle_message(
-        t0 + ms(200),
-        Message::Response(ringing),
-        peer(),
-        Transport::Udp,
-    );
+    layer.handle_message(at(200), Message::Response(ringing), peer(), Transport::Udp);
     assert_eq!(drain(&mut layer).1.len(), 1);
     assert!(run_until(&mut layer, t0, Duration::from_secs(60)).is_empty());
-    let ringing = response_for(&req, 183, "Session Progress", Some("r"));
+    let progress = response_for(&req, 183, "Session Progress", Some("r"));
     layer.handle_message(
-        t0 + ms(60_000),
-        Message::Response(ringing),
+        at(60_000),
+        Message::Response(progress),
         peer(),
         Transport::Udp,
     );
     drain(&mut layer);
     let ok = response_for(&req, 200, "OK", Some("r"));
     layer.handle_message(
-        t0 + ms(90_000),
+        at(90_000),
         Message::Response(ok.clone()),
         peer(),
         Transport::Udp,
     );
-    let (_, e) = drain(&mut layer);
-    assert!(matches!(&e[..], [Event::Response { .. }, Event::Terminated { id: i }] if *i == id));
-    // A retransmitted 2xx no longer matches: the proxy forwards it statelessly.
-    layer.handle_message(
-        t0 + ms(90_500),
-        Message::Response(ok),
-        peer(),
-        Transport::Udp,
+    assert!(matches!(&drain(&mut layer).1[..], [Event::Response { .. }]));
+    // RFC 6026 Accepted: a retransmitted or forked 2xx still reaches the TU.
+    let fork = response_for(&req, 200, "OK", Some("other-branch"));
+    layer.handle_message(at(90_500), Message::Response(fork), peer(), Transport::Udp);
+    assert!(matches!(&drain(&mut layer).1[..], [Event::Response { id: i, .. }] if *i == id));
+    let log = run_until(&mut layer, t0, Duration::from_secs(600));
+    assert_eq!(
+        log.last().unwrap(),
+        &(ms(122_000), vec![], vec![Event::Terminated { id }])
     );
+    layer.handle_message(at(200_000), Message::Response(ok), peer(), Transport::Udp);
     assert!(matches!(
         &drain(&mut layer).1[..],
         [Event::StrayResponse { .. }]
@@ -380,52 +378,59 @@ fn retransmitted_request_gets_last_response_again() {
 }
 
 #[test]
-fn cancel_matches_pending_invite_only() {
+fn cancel_finds_pending_answered_or_no_invite() {
     let t0 = origin();
-    let (mut layer, invite_id, _) = server_with_invite(t0, "z9hG4bKk");
-    layer.handle_message(
-        t0,
-        Message::Request(request("CANCEL", "z9hG4bKk")),
-        peer(),
-        Transport::Udp,
-    );
-    let (_, e) = drain(&mut layer);
-    let Some(Event::Cancel { id, invite, .. }) = e.first() else {
-        panic!("no cancel")
+    let (mut layer, invite_id, req) = server_with_invite(t0, "z9hG4bKk");
+    let cancel = |layer: &mut TransactionLayer, branch: &str| {
+        let cancel = request("CANCEL", branch);
+        layer.handle_message(t0, Message::Request(cancel), peer(), Transport::Udp);
+        match drain(layer).1.first() {
+            Some(Event::Cancel { id, target, .. }) => (*id, *target),
+            other => panic!("{other:?}"),
+        }
     };
-    assert_eq!(*invite, Some(invite_id));
-    assert_ne!(*id, invite_id);
-    layer.handle_message(
-        t0,
-        Message::Request(request("CANCEL", "z9hG4bKother")),
-        peer(),
-        Transport::Udp,
+    let (cancel_id, target) = cancel(&mut layer, "z9hG4bKk");
+    assert_eq!(target, CancelTarget::Pending(invite_id));
+    assert_ne!(cancel_id, invite_id);
+    let (_, target) = cancel(&mut layer, "z9hG4bKother");
+    assert_eq!(target, CancelTarget::NotFound);
+    let terminated = response_for(&req, 487, "Request Terminated", Some("s"));
+    layer.send_response(t0, invite_id, &terminated).unwrap();
+    let (mut layer2, invite2, req2) = server_with_invite(t0, "z9hG4bKk2");
+    layer2
+        .send_response(t0, invite2, &response_for(&req2, 603, "Decline", Some("s")))
+        .unwrap();
+    drain(&mut layer2);
+    assert_eq!(
+        cancel(&mut layer2, "z9hG4bKk2").1,
+        CancelTarget::Answered(invite2)
     );
-    assert!(matches!(
-        drain(&mut layer).1[..],
-        [Event::Cancel { invite: None, .. }]
-    ));
 }
 
 #[test]
-fn ack_for_2xx_passes_to_the_tu() {
+fn invite_server_accepted_absorbs_retransmissions_and_passes_2xx_ack() {
     let t0 = origin();
     let (mut layer, id, req) = server_with_invite(t0, "z9hG4bKl");
-    layer
-        .send_response(t0, id, &response_for(&req, 200, "OK", Some("s")))
-        .unwrap();
-    assert_eq!(drain(&mut layer).1, [Event::Terminated { id }]);
+    let ok = response_for(&req, 200, "OK", Some("s"));
+    layer.send_response(t0, id, &ok).unwrap();
+    assert_eq!(drain(&mut layer).1, []);
+    // The retransmitted INVITE is absorbed (no new call); the TU retransmits the 2xx itself.
     layer.handle_message(
-        t0,
-        Message::Request(request("ACK", "z9hG4bKnew")),
+        t0 + ms(500),
+        Message::Request(req.clone()),
         peer(),
         Transport::Udp,
     );
+    assert_eq!(drain(&mut layer), (vec![], vec![]));
+    layer.send_response(t0 + ms(500), id, &ok).unwrap();
+    assert_eq!(drain(&mut layer).0.len(), 1);
+    let ack = request("ACK", "z9hG4bKnew");
+    layer.handle_message(t0 + ms(600), Message::Request(ack), peer(), Transport::Udp);
     assert!(matches!(drain(&mut layer).1[..], [Event::Ack { .. }]));
-    assert_eq!(
-        layer.send_response(t0, id, &response_for(&req, 200, "OK", None)),
-        Err(TransactionError::UnknownTransaction)
-    );
+    let log = run_until(&mut layer, t0, Duration::from_secs(600));
+    assert_eq!(log, [(ms(32_000), vec![], vec![Event::Terminated { id }])]);
+    let err = layer.send_response(t0, id, &ok);
+    assert_eq!(err, Err(TransactionError::UnknownTransaction));
 }
 
 #[test]

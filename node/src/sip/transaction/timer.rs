@@ -2,7 +2,8 @@
 
 use std::time::Instant;
 
-/// A transaction timer (RFC 3261 §17, Table 4), plus the 100 Trying delay of §17.2.1.
+/// A transaction timer (RFC 3261 §17, Table 4; L and M from RFC 6026), plus the 100 Trying
+/// delay of §17.2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Timer {
     /// INVITE client: request retransmission, doubling from T1 (unreliable transports only).
@@ -28,11 +29,17 @@ pub enum Timer {
     J,
     /// Non-INVITE client: absorb response retransmissions for T4 after the final response.
     K,
+    /// INVITE server (RFC 6026): stay Accepted for 64·T1 after a 2xx, absorbing
+    /// retransmitted INVITEs so the TU never sees them as new calls.
+    L,
+    /// INVITE client (RFC 6026): stay Accepted for 64·T1 after a 2xx, passing further 2xx
+    /// (retransmissions, forks) to the TU instead of treating them as strays.
+    M,
     /// INVITE server: send 100 Trying if the TU has not answered within 200 ms (§17.2.1).
     Trying,
 }
 
-const COUNT: usize = 12;
+const COUNT: usize = 14;
 
 impl Timer {
     fn index(self) -> usize {
