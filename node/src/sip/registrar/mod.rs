@@ -122,20 +122,13 @@ pub fn plan_register(
             .cloned()
             .collect(),
     };
-    if contacts.contains(&Contact::Wildcard) {
-        if contacts.len() != 1 || header_expires != Some(0) {
+    let Some(addrs) = addresses(contacts)? else {
+        if header_expires != Some(0) {
             return Err(RegisterError::BadWildcard);
         }
         remove_owned(&mut plan, &requester)?;
         return Ok(plan);
-    }
-    let addrs: Vec<NameAddr> = contacts
-        .into_iter()
-        .filter_map(|c| match c {
-            Contact::Addr(a) => Some(a),
-            Contact::Wildcard => None,
-        })
-        .collect();
+    };
     let expiries = expiries(&addrs, header_expires, config)?;
     for (addr, expiry) in addrs.iter().zip(expiries) {
         let instance = addr.params.get_unquoted("+sip.instance").map(str::to_owned);
@@ -146,6 +139,26 @@ pub fn plan_register(
         apply_contact(&mut plan, &requester, addr, expiry, now_unix)?;
     }
     Ok(plan)
+}
+
+/// The contact addresses, or `None` for `Contact: *`, which must stand alone (§10.3 step 6).
+fn addresses(contacts: Vec<Contact>) -> Result<Option<Vec<NameAddr>>, RegisterError> {
+    if contacts.contains(&Contact::Wildcard) {
+        return if contacts.len() == 1 {
+            Ok(None)
+        } else {
+            Err(RegisterError::BadWildcard)
+        };
+    }
+    Ok(Some(
+        contacts
+            .into_iter()
+            .filter_map(|c| match c {
+                Contact::Addr(a) => Some(a),
+                Contact::Wildcard => None,
+            })
+            .collect(),
+    ))
 }
 
 /// The AOR of the To header, after checking that To and the Request-URI are in the overlay.
@@ -178,6 +191,25 @@ impl<'a> Requester<'a> {
 
     fn owns(&self, binding: &Binding) -> bool {
         binding.owned_by(self.call_id, self.instance.as_deref())
+    }
+
+    /// A new binding owned by this requester, checked to fit in a DHT value.
+    fn binding(
+        &self,
+        contact: String,
+        reg_id: Option<u32>,
+        expires_at: u64,
+    ) -> Result<Binding, RegisterError> {
+        let binding = Binding {
+            contact,
+            expires_at,
+            call_id: self.call_id.to_owned(),
+            cseq: self.cseq,
+            instance: self.instance.clone(),
+            reg_id,
+        };
+        binding.encode()?;
+        Ok(binding)
     }
 
     /// RFC 3261 §10.3 step 7: the same Call-ID must come with a higher CSeq.
@@ -252,15 +284,7 @@ fn apply_contact(
         return Err(RegisterError::NotOwner);
     }
     if expiry > 0 {
-        let binding = Binding {
-            contact,
-            expires_at: now_unix + u64::from(expiry),
-            call_id: who.call_id.to_owned(),
-            cseq: who.cseq,
-            instance: who.instance.clone(),
-            reg_id,
-        };
-        binding.encode()?;
+        let binding = who.binding(contact, reg_id, now_unix + u64::from(expiry))?;
         plan.bindings.push(binding.clone());
         plan.ops.push(BindingOp::Put {
             binding,
