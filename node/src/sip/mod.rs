@@ -13,9 +13,8 @@
 //!   [`NameAddr`], Max-Forwards, Expires, Content-Length.
 //! - [`response_for`], [`error_response`], [`decrement_max_forwards`], [`new_branch`],
 //!   [`via_value`]: what a proxy/registrar builds from what it received.
-//! - [`transaction`]: RFC 3261 §17 client and server transactions, timers A–K (plus C, and
-//!   L/M of RFC 6026) in one
-//!   [`transaction::Timer`] enum, quinn-style `handle_*` / `poll_*` API.
+//! - [`transaction`]: RFC 3261 §17 client and server transactions; timers A–K (with C, and
+//!   L/M from RFC 6026) in one [`transaction::Timer`] enum; quinn-style `handle_*` / `poll_*`.
 //! - [`registrar`]: REGISTER to DHT binding operations, pure.
 //!
 //! # Run loop (UDP)
