@@ -1,6 +1,8 @@
 //! Building messages from messages: responses to requests, error replies to unparseable
 //! input, and fresh RFC 3261 branches.
 
+use std::net::SocketAddr;
+
 use rand::RngCore;
 
 use super::error::ParseError;
@@ -124,6 +126,25 @@ pub fn via_value(transport: &str, sent_by: &str, branch: &str) -> String {
     params.set("branch", Some(branch));
     params.set("rport", None);
     format!("SIP/2.0/{transport} {sent_by}{params}")
+}
+
+/// Records on the top Via where a request really came from: `received` when the source IP
+/// differs from sent-by, and the `rport` value when the client asked for it (RFC 3581), so
+/// responses, including statelessly forwarded ones, find their way back through NATs.
+pub fn stamp_received(request: &mut Request, source: SocketAddr) -> Result<(), ParseError> {
+    let mut via = request.headers.top_via()?;
+    let ip = source.ip().to_string();
+    if via.host.trim_start_matches('[').trim_end_matches(']') != ip {
+        via.params.set("received", Some(&ip));
+    }
+    if via.params.contains("rport") {
+        via.params.set("rport", Some(&source.port().to_string()));
+    }
+    request.headers.remove_first(name::VIA);
+    request
+        .headers
+        .push_front(HeaderName::from_static(name::VIA), via.to_string());
+    Ok(())
 }
 
 /// Decrements Max-Forwards for forwarding; `None` means the request must be answered 483

@@ -336,6 +336,21 @@ impl Via {
     }
 }
 
+impl Via {
+    /// Where responses for this hop go (RFC 3261 §18.2.2, RFC 3581): `received` (else the
+    /// sent-by host) and `rport` (else the sent-by port, else `default_port`).
+    #[must_use]
+    pub fn response_target(&self, default_port: u16) -> (String, u16) {
+        let host = self.params.get("received").flatten().unwrap_or(&self.host);
+        let rport = self
+            .params
+            .get("rport")
+            .flatten()
+            .and_then(|p| p.parse().ok());
+        (host.to_owned(), rport.or(self.port).unwrap_or(default_port))
+    }
+}
+
 /// Joins the words of a sent-by, allowing whitespace only around the colon.
 fn join_sent_by<'a>(words: impl Iterator<Item = &'a str>) -> Option<String> {
     let mut out = String::new();

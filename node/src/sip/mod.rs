@@ -71,7 +71,8 @@ mod tests;
 mod uri;
 
 pub use build::{
-    decrement_max_forwards, error_response, new_branch, new_tag, response_for, via_value,
+    decrement_max_forwards, error_response, new_branch, new_tag, response_for, stamp_received,
+    via_value,
 };
 pub use error::{ParseError, RegisterError, TransactionError};
 pub use header::{CSeq, Contact, HeaderName, MAGIC_COOKIE, NameAddr, Via, name};

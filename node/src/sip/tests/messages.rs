@@ -170,3 +170,20 @@ fn sip_list_headers_and_route_helpers() {
     };
     assert_eq!(c.expires(), Some(90));
 }
+
+#[test]
+fn sip_received_and_rport_stamping() {
+    let mut r = request(&simple("OPTIONS", ""));
+    crate::sip::stamp_received(&mut r, "203.0.113.9:40000".parse().unwrap()).unwrap();
+    let via = r.headers.top_via().unwrap();
+    assert_eq!(via.params.get("received"), Some(Some("203.0.113.9")));
+    assert_eq!(via.response_target(5060), ("203.0.113.9".to_owned(), 40000));
+    assert_eq!(r.headers.vias().unwrap().len(), 1);
+    let mut same = request(&simple("OPTIONS", "").replace(";rport", ""));
+    crate::sip::stamp_received(&mut same, "192.0.2.1:5060".parse().unwrap()).unwrap();
+    assert_eq!(same.headers.top_via().unwrap().params.get("received"), None);
+    assert_eq!(
+        same.headers.top_via().unwrap().response_target(5060),
+        ("192.0.2.1".to_owned(), 5060)
+    );
+}

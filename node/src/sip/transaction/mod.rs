@@ -511,6 +511,26 @@ impl TransactionLayer {
                 None => {}
             }
             self.out.event(Event::Terminated { id });
+            self.compact_queue();
         }
+    }
+
+    /// Rebuilds the timer queue from the live transactions once stale entries (stopped
+    /// timers, ended transactions) dominate it, so memory follows the live load.
+    fn compact_queue(&mut self) {
+        if self.queue.len() <= 1024 + 8 * self.txs.len() {
+            return;
+        }
+        self.queue = self
+            .txs
+            .iter()
+            .flat_map(|(id, tx)| {
+                let timers = match tx {
+                    Tx::Client(c, _) => &c.timers,
+                    Tx::Server(s, _) => &s.timers,
+                };
+                timers.armed().map(move |(at, t)| Reverse((at, *id, t)))
+            })
+            .collect();
     }
 }

@@ -501,6 +501,29 @@ fn garbage_bytes_get_400_or_silence() {
     assert_eq!(drain(&mut layer), (vec![], vec![]));
 }
 
+#[test]
+fn timer_queue_is_compacted_under_load() {
+    let t0 = origin();
+    let mut layer = TransactionLayer::new(Config::default());
+    for i in 0..3000 {
+        let req = request("MESSAGE", &format!("z9hG4bKload{i}"));
+        layer
+            .send_request(t0, req.clone(), peer(), Transport::Udp)
+            .unwrap();
+        let ok = response_for(&req, 200, "OK", Some("x"));
+        layer.handle_message(t0, Message::Response(ok), peer(), Transport::Udp);
+    }
+    drain(&mut layer);
+    assert_eq!(layer.len(), 3000);
+    layer.handle_timeout(t0 + Duration::from_secs(6));
+    assert!(layer.is_empty());
+    assert!(
+        layer.queue.len() <= 1024,
+        "{} stale entries kept",
+        layer.queue.len()
+    );
+}
+
 mod fuzz {
     use proptest::prelude::*;
 

@@ -41,6 +41,23 @@ pub enum Timer {
 
 const COUNT: usize = 14;
 
+const ALL: [Timer; COUNT] = [
+    Timer::A,
+    Timer::B,
+    Timer::C,
+    Timer::D,
+    Timer::E,
+    Timer::F,
+    Timer::G,
+    Timer::H,
+    Timer::I,
+    Timer::J,
+    Timer::K,
+    Timer::L,
+    Timer::M,
+    Timer::Trying,
+];
+
 impl Timer {
     fn index(self) -> usize {
         self as usize
@@ -75,6 +92,11 @@ impl TimerTable {
     /// The deadline of a timer if armed.
     pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
         self.deadlines[timer.index()]
+    }
+
+    /// Every armed timer, for rebuilding the layer's queue.
+    pub(crate) fn armed(&self) -> impl Iterator<Item = (Instant, Timer)> + '_ {
+        ALL.iter().filter_map(|t| self.get(*t).map(|at| (at, *t)))
     }
 
     /// Deadlines set since the last call.
