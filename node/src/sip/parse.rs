@@ -247,7 +247,8 @@ pub enum Frame {
         /// Bytes of head and body.
         len: usize,
     },
-    /// `len` bytes of CRLF keep-alive (RFC 5626) to drain; no message.
+    /// `len` bytes of CRLF keep-alive to drain; no message. A double-CRLF ping is answered
+    /// with a single CRLF pong (RFC 5626 §4.4.1).
     Keepalive {
         /// Bytes to drain.
         len: usize,
