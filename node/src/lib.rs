@@ -12,3 +12,4 @@ pub mod gateway;
 pub mod overlay;
 pub mod sim;
 pub mod store;
+pub mod sip;
