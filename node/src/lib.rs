@@ -11,5 +11,5 @@
 pub mod gateway;
 pub mod overlay;
 pub mod sim;
-pub mod store;
 pub mod sip;
+pub mod store;
