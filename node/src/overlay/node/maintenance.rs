@@ -219,6 +219,11 @@ impl Node {
             })
             .copied()
             .collect();
+        let mut stale = stale;
+        if stale.is_empty() && self.me.addr.ip().is_unspecified() {
+            // Bound to a wildcard address: a pong tells us the address our peers see.
+            stale.extend(self.leaf_set.members().next().copied());
+        }
         for n in stale {
             self.send_ping(now, n, PingPurpose::Liveness, 0);
         }

@@ -188,6 +188,8 @@ pub struct Node {
     next_seq: u64,
     next_lookup: u64,
     stamp_seq: u64,
+    /// RTT over all peers: the timeout for peers not measured yet.
+    all_peers_rtt: super::rtt::RttEstimator,
     timers: TimerTable,
     deadlines: Deadlines,
     transmits: VecDeque<Transmit>,
@@ -225,6 +227,7 @@ impl Node {
             next_seq: 1,
             next_lookup: 1,
             stamp_seq: 0,
+            all_peers_rtt: super::rtt::RttEstimator::new(),
             timers: TimerTable::default(),
             deadlines: Deadlines::default(),
             transmits: VecDeque::new(),

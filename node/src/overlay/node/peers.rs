@@ -123,11 +123,18 @@ impl Node {
             .or_insert_with(|| Peer::new(info.addr))
     }
 
+    /// The retransmission timeout towards `id`. A peer never measured gets the node-wide
+    /// estimate (every peer on a LAN is about as far as the others), not a blind constant: a
+    /// dead root found through someone else's table is then noticed in tens of milliseconds,
+    /// not seconds.
     pub(super) fn rto(&self, id: &NodeId) -> Duration {
         let c = &self.config;
-        self.peers.get(id).map_or(c.initial_rto, |p| {
-            p.rtt.rto(c.initial_rto, c.min_rto, c.max_rto)
-        })
+        let global = self.all_peers_rtt.rto(c.initial_rto, c.min_rto, c.max_rto);
+        match self.peers.get(id) {
+            Some(p) if p.rtt.srtt().is_some() => p.rtt.rto(c.initial_rto, c.min_rto, c.max_rto),
+            Some(p) => p.rtt.rto(global, c.min_rto, c.max_rto),
+            None => global,
+        }
     }
 
     fn is_dead(&self, now: Instant, id: &NodeId) -> bool {
@@ -209,6 +216,9 @@ impl Node {
         self.pings.remove(&nonce);
         self.learn_own_address(observed);
         let rtt = now.saturating_duration_since(ping.sent);
+        if ping.tries == 0 {
+            self.all_peers_rtt.sample(rtt);
+        }
         let peer = self.peer_mut(ping.target);
         if ping.tries == 0 {
             peer.rtt.sample(rtt);

@@ -101,7 +101,9 @@ impl Node {
             if inf.tries == 1
                 && let Some(sent) = inf.sent
             {
-                peer.rtt.sample(now.saturating_duration_since(sent));
+                let rtt = now.saturating_duration_since(sent);
+                peer.rtt.sample(rtt);
+                self.all_peers_rtt.sample(rtt);
             }
             peer.window.on_ack();
             peer.last_heard = Some(now);
