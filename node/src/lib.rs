@@ -9,3 +9,6 @@
 //! on real sockets with tokio; [`sim`] drives the very same code in virtual time.
 
 pub mod overlay;
+pub mod discovery;
+pub mod http;
+pub mod runtime;
