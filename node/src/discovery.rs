@@ -66,7 +66,8 @@ impl Mdns {
         let txt = [("id", id_text.as_str())];
         for (ty, addr) in [(OVERLAY_SERVICE, overlay), (GATEWAY_SERVICE, gateway)] {
             let info = if addr.ip().is_unspecified() {
-                ServiceInfo::new(ty, &instance, &host, "", addr.port(), &txt[..])?.enable_addr_auto()
+                ServiceInfo::new(ty, &instance, &host, "", addr.port(), &txt[..])?
+                    .enable_addr_auto()
             } else {
                 ServiceInfo::new(ty, &instance, &host, addr.ip(), addr.port(), &txt[..])?
             };

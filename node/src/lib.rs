@@ -8,7 +8,7 @@
 //! timers and events out, with time and randomness supplied by the caller. [`runtime`] drives them
 //! on real sockets with tokio; [`sim`] drives the very same code in virtual time.
 
-pub mod overlay;
 pub mod discovery;
 pub mod http;
+pub mod overlay;
 pub mod runtime;

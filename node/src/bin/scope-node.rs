@@ -253,7 +253,9 @@ async fn shutdown_signal() -> &'static str {
                     _ = term.recv() => return "SIGTERM",
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the node"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the node")
+            }
         }
     }
     let _ = tokio::signal::ctrl_c().await;
@@ -270,11 +272,17 @@ async fn stop(running: Running) {
         stop_server,
         mdns,
     } = running;
-    if tokio::time::timeout(LEAVE_BUDGET, node.leave()).await.is_err() {
+    if tokio::time::timeout(LEAVE_BUDGET, node.leave())
+        .await
+        .is_err()
+    {
         tracing::warn!("leaving took too long; exiting anyway");
     }
     let _ = stop_server.send(());
-    if tokio::time::timeout(HTTP_DRAIN_BUDGET, server).await.is_err() {
+    if tokio::time::timeout(HTTP_DRAIN_BUDGET, server)
+        .await
+        .is_err()
+    {
         tracing::warn!("open HTTP connections did not close in time; dropping them");
     }
     driver.abort();

@@ -161,7 +161,10 @@ async fn metrics(State(gw): State<Gateway>) -> Result<Response, HttpError> {
     let s = gw.node.status().await?;
     let body = render_metrics(&s);
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response())

@@ -14,17 +14,57 @@ pub fn render(s: &Status) -> String {
     let mut out = String::with_capacity(4096);
     let m = &s.metrics;
     let counters = [
-        ("scope_datagrams_in_total", "Overlay datagrams received.", m.datagrams_in),
-        ("scope_datagrams_out_total", "Overlay datagrams sent.", m.datagrams_out),
-        ("scope_bytes_in_total", "Overlay bytes received.", m.bytes_in),
+        (
+            "scope_datagrams_in_total",
+            "Overlay datagrams received.",
+            m.datagrams_in,
+        ),
+        (
+            "scope_datagrams_out_total",
+            "Overlay datagrams sent.",
+            m.datagrams_out,
+        ),
+        (
+            "scope_bytes_in_total",
+            "Overlay bytes received.",
+            m.bytes_in,
+        ),
         ("scope_bytes_out_total", "Overlay bytes sent.", m.bytes_out),
-        ("scope_lookups_started_total", "Lookups started here.", m.lookups_started),
-        ("scope_lookups_succeeded_total", "Lookups started here that found their root.", m.lookups_succeeded),
-        ("scope_lookups_failed_total", "Lookups started here that failed.", m.lookups_failed),
-        ("scope_forwarded_total", "Routed messages forwarded to a next hop.", m.forwarded),
-        ("scope_reroutes_total", "Next hops that timed out and were routed around.", m.reroutes),
-        ("scope_retransmits_total", "Reliable overlay messages retransmitted.", m.retransmits),
-        ("scope_peers_failed_total", "Peers declared failed.", m.peers_failed),
+        (
+            "scope_lookups_started_total",
+            "Lookups started here.",
+            m.lookups_started,
+        ),
+        (
+            "scope_lookups_succeeded_total",
+            "Lookups started here that found their root.",
+            m.lookups_succeeded,
+        ),
+        (
+            "scope_lookups_failed_total",
+            "Lookups started here that failed.",
+            m.lookups_failed,
+        ),
+        (
+            "scope_forwarded_total",
+            "Routed messages forwarded to a next hop.",
+            m.forwarded,
+        ),
+        (
+            "scope_reroutes_total",
+            "Next hops that timed out and were routed around.",
+            m.reroutes,
+        ),
+        (
+            "scope_retransmits_total",
+            "Reliable overlay messages retransmitted.",
+            m.retransmits,
+        ),
+        (
+            "scope_peers_failed_total",
+            "Peers declared failed.",
+            m.peers_failed,
+        ),
     ];
     for (name, help, value) in counters {
         series(&mut out, name, help, "counter", &[("", value.to_string())]);
@@ -55,20 +95,32 @@ fn dropped(out: &mut String, s: &Status) {
         ("replayed", d.replayed),
         ("unverified", d.unverified),
     ];
-    let labels: Vec<String> = reasons.iter().map(|(r, _)| format!("{{reason=\"{r}\"}}")).collect();
+    let labels: Vec<String> = reasons
+        .iter()
+        .map(|(r, _)| format!("{{reason=\"{r}\"}}"))
+        .collect();
     let samples: Vec<(&str, String)> = labels
         .iter()
         .zip(reasons)
         .map(|(l, (_, v))| (l.as_str(), v.to_string()))
         .collect();
-    series(out, "scope_datagrams_dropped_total", "Overlay datagrams dropped, by reason.", "counter", &samples);
+    series(
+        out,
+        "scope_datagrams_dropped_total",
+        "Overlay datagrams dropped, by reason.",
+        "counter",
+        &samples,
+    );
 }
 
 /// The hop histogram. The overlay counts exact hops 0..=15 and "16 or more"; the sum counts the
 /// last bucket as 16, which only matters in an overlay far larger than 16^16 nodes.
 fn hops(out: &mut String, s: &Status) {
     let name = "scope_lookup_hops";
-    let _ = writeln!(out, "# HELP {name} Overlay hops of the lookups started here that succeeded.");
+    let _ = writeln!(
+        out,
+        "# HELP {name} Overlay hops of the lookups started here that succeeded."
+    );
     let _ = writeln!(out, "# TYPE {name} histogram");
     let mut cumulative = 0u64;
     let mut sum = 0u64;
@@ -87,10 +139,26 @@ fn hops(out: &mut String, s: &Status) {
 
 fn gauges(out: &mut String, s: &Status) {
     let gauges = [
-        ("scope_leaf_set_size", "Leaf-set members.", s.leaf_set.len().to_string()),
-        ("scope_routing_table_entries", "Occupied routing-table slots.", s.routing_table_entries.to_string()),
-        ("scope_joined", "1 once the node is part of an overlay.", u8::from(s.joined).to_string()),
-        ("scope_uptime_seconds", "Seconds since the node started.", s.uptime.as_secs_f64().to_string()),
+        (
+            "scope_leaf_set_size",
+            "Leaf-set members.",
+            s.leaf_set.len().to_string(),
+        ),
+        (
+            "scope_routing_table_entries",
+            "Occupied routing-table slots.",
+            s.routing_table_entries.to_string(),
+        ),
+        (
+            "scope_joined",
+            "1 once the node is part of an overlay.",
+            u8::from(s.joined).to_string(),
+        ),
+        (
+            "scope_uptime_seconds",
+            "Seconds since the node started.",
+            s.uptime.as_secs_f64().to_string(),
+        ),
     ];
     for (name, help, value) in gauges {
         series(out, name, help, "gauge", &[("", value)]);
@@ -108,7 +176,13 @@ fn rtts(out: &mut String, s: &Status) {
         .zip(&s.rtt_estimates)
         .map(|(l, (_, rtt))| (l.as_str(), rtt.as_secs_f64().to_string()))
         .collect();
-    series(out, "scope_rtt_seconds", "Smoothed round-trip time to each measured peer.", "gauge", &samples);
+    series(
+        out,
+        "scope_rtt_seconds",
+        "Smoothed round-trip time to each measured peer.",
+        "gauge",
+        &samples,
+    );
 }
 
 #[cfg(test)]
@@ -142,6 +216,9 @@ mod tests {
         assert!(text.contains("scope_lookup_hops_bucket{le=\"+Inf\"} 3\n"));
         assert!(text.contains("scope_lookup_hops_sum 19\n"));
         assert!(text.contains("scope_routing_table_entries 5\n"));
-        assert!(text.contains(&format!("scope_rtt_seconds{{peer=\"{}\"}} 0.003\n", NodeId::ZERO)));
+        assert!(text.contains(&format!(
+            "scope_rtt_seconds{{peer=\"{}\"}} 0.003\n",
+            NodeId::ZERO
+        )));
     }
 }

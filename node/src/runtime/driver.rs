@@ -167,17 +167,11 @@ impl Driver {
     }
 
     fn status(&self) -> Status {
-        let leaf_set = self.node.leaf_set();
         Status {
             node_id: self.node.id(),
             overlay_addr: self.node.local_addr(),
             joined: self.node.is_joined(),
-            leaf_set: leaf_set
-                .predecessors()
-                .iter()
-                .chain(leaf_set.successors())
-                .copied()
-                .collect(),
+            leaf_set: self.node.leaf_set().members().copied().collect(),
             routing_table_entries: self.node.routing_table().len(),
             metrics: self.node.metrics().clone(),
             rtt_estimates: self.node.rtt_estimates(),

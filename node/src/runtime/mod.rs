@@ -62,7 +62,7 @@ pub struct Status {
     pub overlay_addr: SocketAddr,
     /// True once the node is part of an overlay.
     pub joined: bool,
-    /// Leaf-set members, predecessors (nearest first) then successors (nearest first).
+    /// Leaf-set members, each once: successors (nearest first), then the other predecessors.
     pub leaf_set: Vec<NodeInfo>,
     /// Occupied routing-table slots.
     pub routing_table_entries: usize,
