@@ -21,10 +21,19 @@ pub const OVERLAY_SERVICE: &str = "_scope._udp.local.";
 /// DNS-SD type of the gateway service.
 pub const GATEWAY_SERVICE: &str = "_scope-gw._tcp.local.";
 
-/// An mDNS failure.
+/// Once one super-node answered, how long to wait for more before going on.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// An mDNS failure. Its message includes the cause, because callers only log it.
 #[derive(Debug, thiserror::Error)]
 #[error("mDNS: {0}")]
-pub struct DiscoveryError(#[from] mdns_sd::Error);
+pub struct DiscoveryError(mdns_sd::Error);
+
+impl From<mdns_sd::Error> for DiscoveryError {
+    fn from(e: mdns_sd::Error) -> Self {
+        Self(e)
+    }
+}
 
 /// A running mDNS responder advertising this node. Dropping it does not withdraw the
 /// advertisement; call [`Mdns::shutdown`] for that.
@@ -76,8 +85,10 @@ impl Mdns {
         Ok(())
     }
 
-    /// Browses for other super-nodes' overlay sockets for up to `wait` and returns their IPv4
-    /// addresses (the overlay socket is IPv4), leaving out node `me`.
+    /// Browses for other super-nodes' overlay sockets and returns their IPv4 addresses (the
+    /// overlay socket is IPv4), leaving out node `me`. Waits up to `wait`, but only
+    /// [`SETTLE`] more once something was found. Loopback addresses come last: they only work
+    /// for a node on this very host, and peers would learn them as its address.
     ///
     /// # Errors
     /// When browsing cannot start.
@@ -87,7 +98,7 @@ impl Mdns {
         wait: Duration,
     ) -> Result<Vec<SocketAddr>, DiscoveryError> {
         let rx = self.daemon.browse(OVERLAY_SERVICE)?;
-        let deadline = crate::runtime::now() + wait;
+        let mut deadline = crate::runtime::now() + wait;
         let mut found = BTreeSet::new();
         let me = me.to_string();
         while let Ok(event) = rx.recv_deadline(deadline) {
@@ -99,11 +110,12 @@ impl Mdns {
             }
             let port = service.get_port();
             for ip in service.get_addresses_v4() {
-                found.insert(SocketAddr::new(IpAddr::V4(ip), port));
+                found.insert((ip.is_loopback(), SocketAddr::new(IpAddr::V4(ip), port)));
             }
+            deadline = deadline.min(crate::runtime::now() + SETTLE);
         }
         let _ = self.daemon.stop_browse(OVERLAY_SERVICE);
-        Ok(found.into_iter().collect())
+        Ok(found.into_iter().map(|(_, addr)| addr).collect())
     }
 
     /// Withdraws the advertisements and stops the responder thread.

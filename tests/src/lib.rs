@@ -199,12 +199,11 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill();
-        if std::thread::panicking() {
-            if let DataDir::Owned(dir) = &mut self.dir {
-                if let Some(d) = dir.take() {
-                    eprintln!("daemon {}: logs kept in {}", self.id, d.keep().display());
-                }
-            }
+        if std::thread::panicking()
+            && let DataDir::Owned(dir) = &mut self.dir
+            && let Some(d) = dir.take()
+        {
+            eprintln!("daemon {}: logs kept in {}", self.id, d.keep().display());
         }
     }
 }

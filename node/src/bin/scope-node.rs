@@ -170,10 +170,10 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
     }
     let config = runtime::live_config().context("OS random number generator")?;
     let (node, driver) = runtime::spawn(config, identity, socket, &seeds)?;
-    if let Some(m) = &mdns {
-        if let Err(e) = m.advertise(id, overlay_addr, gateway_addr) {
-            tracing::warn!(error = %e, "cannot advertise over mDNS; running without it");
-        }
+    if let Some(m) = &mdns
+        && let Err(e) = m.advertise(id, overlay_addr, gateway_addr)
+    {
+        tracing::warn!(error = %e, "cannot advertise over mDNS; running without it");
     }
 
     let info = Arc::new(DaemonInfo {

@@ -17,7 +17,7 @@ pub const KEY_FILE: &str = "node.key";
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityFileError {
     /// The data directory or key file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file or directory concerned.
         path: PathBuf,
@@ -31,7 +31,7 @@ pub enum IdentityFileError {
         path: PathBuf,
     },
     /// No randomness for a new key.
-    #[error("cannot draw a new key: {0}")]
+    #[error("cannot draw a new key")]
     Random(#[from] rand::rand_core::OsError),
 }
 

@@ -30,7 +30,7 @@ const COMMAND_QUEUE: usize = 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// The overlay's UDP socket could not be bound (typically: the port is in use).
-    #[error("cannot bind overlay UDP socket {addr}: {source}")]
+    #[error("cannot bind overlay UDP socket {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
