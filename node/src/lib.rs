@@ -9,6 +9,9 @@
 //! on real sockets with tokio; [`sim`] drives the very same code in virtual time.
 
 pub mod discovery;
+pub mod gateway;
 pub mod http;
 pub mod overlay;
 pub mod runtime;
+pub mod sim;
+pub mod store;

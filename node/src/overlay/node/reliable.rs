@@ -123,9 +123,16 @@ impl Node {
             peer.rtt.back_off();
         }
         if is_route {
-            self.metrics.reroutes += 1;
             self.suspect(now, to);
-            self.reroute(now, seq);
+            if tries <= self.config.max_retries && self.would_deliver_here_without(seq) {
+                // The silent hop is the root as far as we know: keep trying it until the
+                // liveness check settles whether it is gone, rather than answer in its place.
+                self.metrics.retransmits += 1;
+                self.transmit_reliable(now, seq);
+            } else {
+                self.metrics.reroutes += 1;
+                self.reroute(now, seq);
+            }
         } else if tries <= self.config.max_retries {
             self.metrics.retransmits += 1;
             self.transmit_reliable(now, seq);
@@ -134,6 +141,19 @@ impl Node {
             self.declare_failed(now, to.id);
         }
         self.drain_queue(now, &to.id);
+    }
+
+    /// True when routing `seq` again without its current hop would end at this node.
+    fn would_deliver_here_without(&self, seq: u64) -> bool {
+        let Some(inf) = self.inflight.get(&seq) else {
+            return false;
+        };
+        let Reliable::Route(msg) = &inf.msg else {
+            return false;
+        };
+        let mut skip = inf.tried.clone();
+        skip.push(inf.to.id);
+        self.next_hop(&msg.key, &skip).is_none()
     }
 
     /// Takes a routed message off a hop that failed and routes it again, excluding that hop.

@@ -22,7 +22,14 @@ impl Node {
     /// routing-table entry that extends the shared prefix by one digit; failing that, any known
     /// node that shares as long a prefix and is numerically closer.
     pub(super) fn next_hop(&self, key: &NodeId, skip: &[NodeId]) -> Option<NodeInfo> {
-        let excluded = |id: &NodeId| skip.contains(id) || self.is_suspect(id);
+        // A suspect is avoided when there is another way on, but not at the price of answering
+        // here for a key whose root may well still be alive: that would be a wrong root.
+        self.next_hop_avoiding(key, skip, true)
+            .or_else(|| self.next_hop_avoiding(key, skip, false))
+    }
+
+    fn next_hop_avoiding(&self, key: &NodeId, skip: &[NodeId], avoid_suspects: bool) -> Option<NodeInfo> {
+        let excluded = |id: &NodeId| skip.contains(id) || (avoid_suspects && self.is_suspect(id));
         if self.leaf_set.covers(key) {
             return self.leaf_set.closest(key, excluded);
         }
