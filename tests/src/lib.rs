@@ -189,9 +189,20 @@ impl Daemon {
     /// Sends SIGTERM and waits up to `timeout` for the process to exit; `None` if it did not
     /// (it is then killed when dropped).
     pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        self.signal("TERM", timeout)
+    }
+
+    /// Sends signal `name` (`TERM`, `INT`, …) with kill(1) and waits up to `timeout` for the
+    /// process to exit; `None` if it did not.
+    ///
+    /// # Panics
+    /// When kill(1) cannot be run (Debian: package `procps`).
+    pub fn signal(&mut self, name: &str, timeout: Duration) -> Option<ExitStatus> {
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill(1) (install procps): {e}"));
+        assert!(sent.success(), "kill -{name} failed");
         wait_timeout(&mut self.child, timeout)
     }
 }

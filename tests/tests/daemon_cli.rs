@@ -114,6 +114,14 @@ fn sigterm_leaves_gracefully_and_neighbours_drop_it() {
     eprintln!("neighbours dropped it {:?} after SIGTERM", sent.elapsed());
 }
 
+#[test]
+fn sigint_exits_0_within_5_s() {
+    let mut d = Daemon::start(&[]);
+    d.wait_joined(QUICK);
+    let status = d.signal("INT", Duration::from_secs(5));
+    assert!(status.is_some_and(|s| s.success()), "got {status:?}");
+}
+
 /// True if `node`'s leaf set names `id`.
 fn lists(node: &Daemon, id: &str) -> bool {
     let status = node.status().unwrap();

@@ -132,6 +132,9 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn run(cli: Cli) -> ExitCode {
+    // Installed before anything slow (mDNS browsing), so a signal during startup also leads to
+    // a clean exit rather than the default action.
+    let mut signals = Signals::install();
     let mut running = match start(cli).await {
         Ok(r) => r,
         Err(e) => {
@@ -140,7 +143,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
     tokio::select! {
-        signal = shutdown_signal() => {
+        signal = signals.recv() => {
             tracing::info!(signal, "shutting down");
             stop(running).await;
             ExitCode::SUCCESS
@@ -184,15 +187,7 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
         node: node.clone(),
         info,
     });
-    let (stop_server, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "gateway stopped");
-        }
-    });
+    let (server, stop_server) = serve(listener, app);
     tracing::info!(%id, data_dir = %data_dir.display(), seeds = seeds.len(), "started");
     println!("scope-node {id} overlay udp://{overlay_addr} gateway http://{gateway_addr}");
     Ok(Running {
@@ -202,6 +197,23 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
         stop_server,
         mdns,
     })
+}
+
+/// Serves `app` on `listener` until the returned sender fires (or is dropped).
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> (JoinHandle<()>, oneshot::Sender<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "gateway stopped");
+        }
+    });
+    (server, stop)
 }
 
 fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -241,25 +253,61 @@ fn discover_seeds(mdns: Option<&Mdns>, me: NodeId) -> Vec<SocketAddr> {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM, naming the signal.
-async fn shutdown_signal() -> &'static str {
+/// The signals that stop the daemon: SIGINT (Ctrl-C) and, on Unix, SIGTERM.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => return "SIGINT",
-                    _ = term.recv() => return "SIGTERM",
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the node")
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Starts catching the signals now (their default action would kill the process).
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let catch = |kind, name| {
+                signal(kind)
+                    .map_err(|e| tracing::warn!(error = %e, "cannot catch {name}"))
+                    .ok()
+            };
+            Self {
+                term: catch(SignalKind::terminate(), "SIGTERM"),
+                int: catch(SignalKind::interrupt(), "SIGINT"),
             }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    let _ = tokio::signal::ctrl_c().await;
-    "SIGINT"
+
+    /// Resolves on the first stop signal, naming it.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match &mut self.term {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let int = async {
+                match &mut self.int {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = term => "SIGTERM",
+                _ = int => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
 }
 
 /// Leaves the overlay, stops the gateway and withdraws the mDNS records, each within a budget

@@ -37,6 +37,9 @@ pub enum RuntimeError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The bound socket cannot tell its own address.
+    #[error("cannot read the overlay socket's address")]
+    LocalAddr(#[source] std::io::Error),
 }
 
 /// Why a lookup through a [`NodeHandle`] did not produce a route.
@@ -176,17 +179,14 @@ pub fn os_random() -> Result<[u8; 32], rand::rand_core::OsError> {
 /// every handle is dropped.
 ///
 /// # Errors
-/// [`RuntimeError::Bind`] when the socket's local address cannot be read.
+/// [`RuntimeError::LocalAddr`] when the socket's local address cannot be read.
 pub fn spawn(
     config: Config,
     identity: Identity,
     socket: UdpSocket,
     seeds: &[SocketAddr],
 ) -> Result<(NodeHandle, tokio::task::JoinHandle<()>), RuntimeError> {
-    let addr = socket.local_addr().map_err(|source| RuntimeError::Bind {
-        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-        source,
-    })?;
+    let addr = socket.local_addr().map_err(RuntimeError::LocalAddr)?;
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let driver = Driver::new(config, identity, socket, addr, rx);
     let seeds = seeds.to_vec();

@@ -227,8 +227,16 @@ impl Sim {
     /// The live, joined node closest to `key`: the correct root.
     #[must_use]
     pub fn true_root(&self, key: &NodeId) -> Option<NodeId> {
-        let after = self.live.range(key..).next().or_else(|| self.live.iter().next());
-        let before = self.live.range(..key).next_back().or_else(|| self.live.iter().next_back());
+        let after = self
+            .live
+            .range(key..)
+            .next()
+            .or_else(|| self.live.iter().next());
+        let before = self
+            .live
+            .range(..key)
+            .next_back()
+            .or_else(|| self.live.iter().next_back());
         match (after, before) {
             (Some(a), Some(b)) => Some(if key.closer(a, b).is_le() { *a } else { *b }),
             (a, b) => a.or(b).copied(),
@@ -303,7 +311,9 @@ impl Sim {
                 self.lost += 1;
                 continue;
             }
-            let delay = self.links.delay(self.hosts[i].position, self.hosts[to].position);
+            let delay = self
+                .links
+                .delay(self.hosts[i].position, self.hosts[to].position);
             self.schedule(
                 self.now + delay,
                 Action::Deliver {
@@ -341,10 +351,24 @@ impl Sim {
             let host = self.hosts.iter().find(|h| h.node.id() == route.root.id);
             let truth_host = self.hosts.iter().find(|h| h.node.id() == truth);
             let knows = host.is_some_and(|h| h.node.leaf_set().contains(&truth));
-            let truth_knows = truth_host.is_some_and(|h| h.node.leaf_set().contains(&route.root.id));
-            let age = self.joined_at.get(&truth).map(|t| self.now.saturating_duration_since(*t));
-            let rage = self.joined_at.get(&route.root.id).map(|t| self.now.saturating_duration_since(*t));
-            eprintln!("MISS key={:?} got={:?} truth={:?} truth_age={age:?} got_age={rage:?} got_knows_truth={knows} truth_knows_got={truth_knows} path={:?} t={:?}", route.key, route.root.id, truth, route.path, self.elapsed());
+            let truth_knows =
+                truth_host.is_some_and(|h| h.node.leaf_set().contains(&route.root.id));
+            let age = self
+                .joined_at
+                .get(&truth)
+                .map(|t| self.now.saturating_duration_since(*t));
+            let rage = self
+                .joined_at
+                .get(&route.root.id)
+                .map(|t| self.now.saturating_duration_since(*t));
+            eprintln!(
+                "MISS key={:?} got={:?} truth={:?} truth_age={age:?} got_age={rage:?} got_knows_truth={knows} truth_knows_got={truth_knows} path={:?} t={:?}",
+                route.key,
+                route.root.id,
+                truth,
+                route.path,
+                self.elapsed()
+            );
         }
         Some(if recent { Miss::RootNew } else { Miss::Other })
     }

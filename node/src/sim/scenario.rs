@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Miss, Sim};
 use super::network::LinkModel;
+use super::{Miss, Sim};
 use crate::overlay::Config;
 
 /// What to simulate.
@@ -121,7 +121,8 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(&str)) -> Report {
     let (crashes, replacements) = lookup_phase(&mut sim, scenario, &mut progress);
     let phase_len = (sim.elapsed() - phase_start).as_secs_f64().max(1e-9);
     sim.run_for(scenario.config.lookup_timeout + Duration::from_secs(1));
-    let per_node_s = (sim.datagrams - datagrams_before) as f64 / phase_len / scenario.nodes.max(1) as f64;
+    let per_node_s =
+        (sim.datagrams - datagrams_before) as f64 / phase_len / scenario.nodes.max(1) as f64;
     summarise(&sim, scenario, crashes, replacements, per_node_s)
 }
 
@@ -203,7 +204,13 @@ fn lookup_phase(sim: &mut Sim, sc: &Scenario, progress: &mut impl FnMut(&str)) -
     (crashes, joins)
 }
 
-fn summarise(sim: &Sim, sc: &Scenario, crashes: usize, replacements: usize, per_node_s: f64) -> Report {
+fn summarise(
+    sim: &Sim,
+    sc: &Scenario,
+    crashes: usize,
+    replacements: usize,
+    per_node_s: f64,
+) -> Report {
     let mut hops: Vec<u32> = sim
         .outcomes
         .iter()
@@ -257,7 +264,11 @@ fn mean_latency_ms(sim: &Sim) -> f64 {
         .filter(|o| o.result.is_ok())
         .map(|o| o.latency.as_secs_f64() * 1000.0)
         .collect();
-    if ok.is_empty() { 0.0 } else { ok.iter().sum::<f64>() / ok.len() as f64 }
+    if ok.is_empty() {
+        0.0
+    } else {
+        ok.iter().sum::<f64>() / ok.len() as f64
+    }
 }
 
 fn percentile(sorted: &[u32], q: f64) -> u32 {
@@ -288,6 +299,9 @@ mod tests {
         let sc = Scenario::new(30, 100, 3);
         let a = run(&sc, |_| {});
         let b = run(&sc, |_| {});
-        assert_eq!((a.datagrams, a.mean_hops, a.lost), (b.datagrams, b.mean_hops, b.lost));
+        assert_eq!(
+            (a.datagrams, a.mean_hops, a.lost),
+            (b.datagrams, b.mean_hops, b.lost)
+        );
     }
 }
