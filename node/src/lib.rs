@@ -14,4 +14,5 @@ pub mod http;
 pub mod overlay;
 pub mod runtime;
 pub mod sim;
+pub mod sip;
 pub mod store;

@@ -38,10 +38,7 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!((0.0..1.0).contains(&args.loss), "--loss must be in [0, 1)");
-    anyhow::ensure!(
-        args.churn_median_session_s >= 0.0,
-        "--churn-median-session-s must be ≥ 0"
-    );
+    anyhow::ensure!(args.churn_median_session_s >= 0.0, "--churn-median-session-s must be ≥ 0");
     let mut sc = Scenario::new(args.nodes, args.lookups, args.seed);
     sc.loss = args.loss;
     sc.config.leaf_half = args.leaf_half;

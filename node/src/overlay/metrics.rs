@@ -60,6 +60,10 @@ pub struct Metrics {
     pub retransmits: u64,
     /// Peers declared failed.
     pub peers_failed: u64,
+    /// Signatures made (signed routing state and identity proofs).
+    pub signatures_made: u64,
+    /// Signatures checked.
+    pub signatures_checked: u64,
     /// Hops of the lookups started here that succeeded.
     pub hops: [u64; HOP_BUCKETS],
 }

@@ -214,7 +214,7 @@ mod tests {
         assert_eq!(t.row_count(), 2);
         assert_eq!(t.remove(&deeper.id), Some((1, 1)));
         assert_eq!(t.row_count(), 1);
-        assert!(t.insert(me_info(me), None) == (false, None));
+        assert!(!t.insert(me_info(me), None).0);
     }
 
     fn me_info(id: NodeId) -> NodeInfo {

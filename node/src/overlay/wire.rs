@@ -140,7 +140,7 @@ pub struct RowContent {
 }
 
 /// Why a leaf set is sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LeafSetKind {
     /// The root's answer to a join (includes the root itself).
     JoinReply,
@@ -196,8 +196,13 @@ impl<T: Serialize> Signed<T> {
     /// True when `sender` signed exactly this content and stamp.
     #[must_use]
     pub fn verify(&self, sender: &NodeId) -> bool {
-        self.proof
-            .verify(sender, &signing_bytes(sender, self.stamp, &self.content))
+        self.proof.verify(sender, &self.signed_bytes(sender))
+    }
+
+    /// The bytes the signature covers when `sender` made it.
+    #[must_use]
+    pub fn signed_bytes(&self, sender: &NodeId) -> Vec<u8> {
+        signing_bytes(sender, self.stamp, &self.content)
     }
 }
 

@@ -156,6 +156,39 @@ impl Sim {
         self.hosts.get(i).is_some_and(|h| h.alive && h.joined)
     }
 
+    /// Live, joined hosts whose leaf set is not exactly their `half` nearest live, joined nodes on
+    /// each side. Zero means every leaf set is right.
+    #[must_use]
+    pub fn wrong_leaf_sets(&self) -> usize {
+        let ring: Vec<NodeId> = self.live.iter().copied().collect();
+        let n = ring.len();
+        self.hosts
+            .iter()
+            .filter(|h| h.alive && h.joined)
+            .filter(|h| {
+                let me = h.node.id();
+                let half = h.node.leaf_set().half().min(n.saturating_sub(1));
+                let Ok(pos) = ring.binary_search(&me) else {
+                    return true;
+                };
+                let want_cw: Vec<NodeId> = (1..=half).map(|k| ring[(pos + k) % n]).collect();
+                let want_ccw: Vec<NodeId> = (1..=half).map(|k| ring[(pos + n - k) % n]).collect();
+                let cw: Vec<NodeId> = h.node.leaf_set().successors().iter().map(|x| x.id).collect();
+                let ccw: Vec<NodeId> = h.node.leaf_set().predecessors().iter().map(|x| x.id).collect();
+                cw != want_cw || ccw != want_ccw
+            })
+            .count()
+    }
+
+    /// Signatures made and checked by all hosts together.
+    #[must_use]
+    pub fn signature_totals(&self) -> (u64, u64) {
+        self.hosts.iter().fold((0, 0), |(m, c), h| {
+            let x = h.node.metrics();
+            (m + x.signatures_made, c + x.signatures_checked)
+        })
+    }
+
     /// Creates a host and starts its join through `seed` (or a new overlay with no seed).
     pub fn spawn(&mut self, seed: Option<usize>) -> usize {
         let index = self.hosts.len();
@@ -227,16 +260,8 @@ impl Sim {
     /// The live, joined node closest to `key`: the correct root.
     #[must_use]
     pub fn true_root(&self, key: &NodeId) -> Option<NodeId> {
-        let after = self
-            .live
-            .range(key..)
-            .next()
-            .or_else(|| self.live.iter().next());
-        let before = self
-            .live
-            .range(..key)
-            .next_back()
-            .or_else(|| self.live.iter().next_back());
+        let after = self.live.range(key..).next().or_else(|| self.live.iter().next());
+        let before = self.live.range(..key).next_back().or_else(|| self.live.iter().next_back());
         match (after, before) {
             (Some(a), Some(b)) => Some(if key.closer(a, b).is_le() { *a } else { *b }),
             (a, b) => a.or(b).copied(),
@@ -311,9 +336,7 @@ impl Sim {
                 self.lost += 1;
                 continue;
             }
-            let delay = self
-                .links
-                .delay(self.hosts[i].position, self.hosts[to].position);
+            let delay = self.links.delay(self.hosts[i].position, self.hosts[to].position);
             self.schedule(
                 self.now + delay,
                 Action::Deliver {
@@ -351,24 +374,10 @@ impl Sim {
             let host = self.hosts.iter().find(|h| h.node.id() == route.root.id);
             let truth_host = self.hosts.iter().find(|h| h.node.id() == truth);
             let knows = host.is_some_and(|h| h.node.leaf_set().contains(&truth));
-            let truth_knows =
-                truth_host.is_some_and(|h| h.node.leaf_set().contains(&route.root.id));
-            let age = self
-                .joined_at
-                .get(&truth)
-                .map(|t| self.now.saturating_duration_since(*t));
-            let rage = self
-                .joined_at
-                .get(&route.root.id)
-                .map(|t| self.now.saturating_duration_since(*t));
-            eprintln!(
-                "MISS key={:?} got={:?} truth={:?} truth_age={age:?} got_age={rage:?} got_knows_truth={knows} truth_knows_got={truth_knows} path={:?} t={:?}",
-                route.key,
-                route.root.id,
-                truth,
-                route.path,
-                self.elapsed()
-            );
+            let truth_knows = truth_host.is_some_and(|h| h.node.leaf_set().contains(&route.root.id));
+            let age = self.joined_at.get(&truth).map(|t| self.now.saturating_duration_since(*t));
+            let rage = self.joined_at.get(&route.root.id).map(|t| self.now.saturating_duration_since(*t));
+            eprintln!("MISS key={:?} got={:?} truth={:?} truth_age={age:?} got_age={rage:?} got_knows_truth={knows} truth_knows_got={truth_knows} path={:?} t={:?}", route.key, route.root.id, truth, route.path, self.elapsed());
         }
         Some(if recent { Miss::RootNew } else { Miss::Other })
     }

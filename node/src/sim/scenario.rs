@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::network::LinkModel;
 use super::{Miss, Sim};
+use super::network::LinkModel;
 use crate::overlay::Config;
 
 /// What to simulate.
@@ -34,7 +34,7 @@ impl Scenario {
     pub fn new(nodes: usize, lookups: usize, seed: u64) -> Self {
         let config = Config {
             probe_interval: Duration::from_secs(5),
-            leaf_exchange_interval: Duration::from_secs(10),
+            leaf_exchange_interval: Duration::from_secs(20),
             table_maintenance_interval: Duration::from_secs(30),
             ..Config::default()
         };
@@ -77,6 +77,9 @@ pub struct Report {
     pub miss_root_new: usize,
     /// Other wrong roots.
     pub miss_other: usize,
+    /// Live nodes whose leaf set was not exactly right 60 s after the lookup phase (and churn)
+    /// ended.
+    pub wrong_leaf_sets_after: usize,
     /// Nodes that crashed during the run.
     pub crashes: usize,
     /// Nodes that joined to replace them.
@@ -91,6 +94,10 @@ pub struct Report {
     pub datagrams: u64,
     /// Maintenance datagrams per node per second, over the lookup phase.
     pub datagrams_per_node_s: f64,
+    /// Signatures made by all nodes.
+    pub signatures_made: u64,
+    /// Signatures checked by all nodes.
+    pub signatures_checked: u64,
     /// Datagrams lost by the emulated network.
     pub lost: u64,
     /// Seed used.
@@ -120,10 +127,14 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(&str)) -> Report {
     let phase_start = sim.elapsed();
     let (crashes, replacements) = lookup_phase(&mut sim, scenario, &mut progress);
     let phase_len = (sim.elapsed() - phase_start).as_secs_f64().max(1e-9);
-    sim.run_for(scenario.config.lookup_timeout + Duration::from_secs(1));
-    let per_node_s =
-        (sim.datagrams - datagrams_before) as f64 / phase_len / scenario.nodes.max(1) as f64;
-    summarise(&sim, scenario, crashes, replacements, per_node_s)
+    let per_node_s = (sim.datagrams - datagrams_before) as f64 / phase_len / scenario.nodes.max(1) as f64;
+    // Churn has stopped: give repair a minute, then every leaf set must be exact.
+    sim.run_for(Duration::from_secs(60));
+    let wrong = sim.wrong_leaf_sets();
+    progress(&format!("60 s after churn: {wrong} wrong leaf sets"));
+    let mut report = summarise(&sim, scenario, crashes, replacements, per_node_s);
+    report.wrong_leaf_sets_after = wrong;
+    report
 }
 
 /// Joins `n` nodes, each through a random node that already joined, at a steady rate.
@@ -204,13 +215,7 @@ fn lookup_phase(sim: &mut Sim, sc: &Scenario, progress: &mut impl FnMut(&str)) -
     (crashes, joins)
 }
 
-fn summarise(
-    sim: &Sim,
-    sc: &Scenario,
-    crashes: usize,
-    replacements: usize,
-    per_node_s: f64,
-) -> Report {
+fn summarise(sim: &Sim, sc: &Scenario, crashes: usize, replacements: usize, per_node_s: f64) -> Report {
     let mut hops: Vec<u32> = sim
         .outcomes
         .iter()
@@ -236,6 +241,7 @@ fn summarise(
         correct_root_rate: correct as f64 / total,
         hop_target: (sc.nodes.max(1) as f64).log(16.0) + 0.5,
         mean_latency_ms: mean_latency_ms(sim),
+        wrong_leaf_sets_after: 0,
         miss_root_dead: count_miss(sim, Miss::RootDead),
         miss_root_new: count_miss(sim, Miss::RootNew),
         miss_other: count_miss(sim, Miss::Other),
@@ -247,6 +253,8 @@ fn summarise(
         datagrams: sim.datagrams,
         datagrams_per_node_s: per_node_s,
         lost: sim.lost,
+        signatures_made: sim.signature_totals().0,
+        signatures_checked: sim.signature_totals().1,
         seed: sc.seed,
         loss: sc.loss,
         churn_median_session_s: sc.churn_median_session.map_or(0.0, |d| d.as_secs_f64()),
@@ -264,11 +272,7 @@ fn mean_latency_ms(sim: &Sim) -> f64 {
         .filter(|o| o.result.is_ok())
         .map(|o| o.latency.as_secs_f64() * 1000.0)
         .collect();
-    if ok.is_empty() {
-        0.0
-    } else {
-        ok.iter().sum::<f64>() / ok.len() as f64
-    }
+    if ok.is_empty() { 0.0 } else { ok.iter().sum::<f64>() / ok.len() as f64 }
 }
 
 fn percentile(sorted: &[u32], q: f64) -> u32 {
@@ -293,15 +297,41 @@ mod tests {
         assert!(r.mean_hops <= r.hop_target, "{r:?}");
     }
 
+    /// Crashes and joins, then quiet: every leaf set heals to exactly right, and lookups under
+    /// churn keep finding the right root.
+    #[test]
+    fn leaf_sets_heal_after_churn() {
+        let mut sc = Scenario::new(120, 1200, 11);
+        sc.churn_median_session = Some(Duration::from_secs(120));
+        sc.loss = 0.01;
+        sc.lookup_phase = Duration::from_secs(120);
+        let r = run(&sc, |_| {});
+        assert!(r.crashes > 20, "{r:?}");
+        assert_eq!(r.wrong_leaf_sets_after, 0, "{r:?}");
+        assert!(r.correct_root_rate >= 0.99, "{r:?}");
+    }
+
+    /// A node that leaves gracefully is dropped by its neighbours at once, with no timeout.
+    #[test]
+    fn graceful_leave_is_immediate() {
+        let sc = Scenario::new(40, 0, 5);
+        let mut sim = Sim::new(sc.seed, LinkModel::default(), sc.config.clone());
+        build(&mut sim, 40, &mut |_| {});
+        sim.run_for(Duration::from_secs(20));
+        assert_eq!(sim.wrong_leaf_sets(), 0);
+        let leaving = sim.live_hosts()[7];
+        sim.leave(leaving);
+        // Well under one probe interval: only the leave message can have done this.
+        sim.run_for(Duration::from_millis(500));
+        assert_eq!(sim.wrong_leaf_sets(), 0);
+    }
+
     /// The same seed gives the same run.
     #[test]
     fn runs_replay_from_their_seed() {
         let sc = Scenario::new(30, 100, 3);
         let a = run(&sc, |_| {});
         let b = run(&sc, |_| {});
-        assert_eq!(
-            (a.datagrams, a.mean_hops, a.lost),
-            (b.datagrams, b.mean_hops, b.lost)
-        );
+        assert_eq!((a.datagrams, a.mean_hops, a.lost), (b.datagrams, b.mean_hops, b.lost));
     }
 }

@@ -34,7 +34,7 @@ impl Node {
         };
         *next_seed += 1;
         let stamp = self.next_stamp();
-        let req = Signed::sign(&self.identity, stamp, self.config.epoch_ms);
+        let req = self.sign(stamp, self.config.epoch_ms);
         self.send(seed, Body::JoinRequest(req));
         self.timers
             .set(Timer::JoinRetry, now + self.config.join_retry);
@@ -64,17 +64,10 @@ impl Node {
                 leaf_set_received: true,
                 ..
             } if self.verifying.is_empty() => {
+                // Only the leaf set must know the newcomer before it counts as joined; other nodes
+                // meet it through table maintenance and gossip, as in Bamboo.
                 self.phase = Phase::Announcing;
-                let targets: Vec<NodeInfo> = self
-                    .leaf_set
-                    .members()
-                    .copied()
-                    .chain(self.table.entries().map(|e| e.node))
-                    .collect::<HashSet<_>>()
-                    .into_iter()
-                    .collect();
-                let mut targets = targets;
-                targets.sort_by_key(|n| n.id);
+                let targets: Vec<NodeInfo> = self.leaf_set.members().copied().collect();
                 for t in targets {
                     self.send_announce(now, t);
                 }
@@ -89,27 +82,45 @@ impl Node {
 
     /// Tells `to` that this node exists, with its leaf set; acknowledged hop by hop.
     pub(super) fn send_announce(&mut self, now: Instant, to: NodeInfo) {
-        let content = self.leaf_set_content(LeafSetKind::Push);
-        let stamp = self.next_stamp();
-        let signed = Signed::sign(&self.identity, stamp, content);
+        let signed = self.signed_leaf_set(LeafSetKind::Push);
         if self.phase == Phase::Announcing && self.leaf_set.contains(&to.id) {
             self.announcing_to.insert(to.id);
         }
         self.send_reliable(now, to, Reliable::Announce(signed), Vec::new());
     }
 
-    fn leaf_set_content(&self, kind: LeafSetKind) -> LeafSetContent {
-        LeafSetContent {
+    /// The leaf set, signed, for `kind`. Signing costs as much as a few hundred datagrams, so a
+    /// signed copy is reused for as long as the leaf set stays the same (receivers accept a
+    /// repeat stamp once each; see the stamp window in `peers.rs`).
+    fn signed_leaf_set(&mut self, kind: LeafSetKind) -> Signed<LeafSetContent> {
+        let fingerprint = self.leaf_set_fingerprint();
+        if kind != LeafSetKind::Leaving
+            && let Some((f, signed)) = self.signed_leaf_sets.get(&kind)
+            && *f == fingerprint
+        {
+            return signed.clone();
+        }
+        let content = LeafSetContent {
             kind,
             entries: self.leaf_set.members().take(MAX_ENTRIES).copied().collect(),
-        }
+        };
+        let stamp = self.next_stamp();
+        let signed = self.sign(stamp, content);
+        self.signed_leaf_sets.insert(kind, (fingerprint, signed.clone()));
+        signed
+    }
+
+    fn leaf_set_fingerprint(&self) -> u64 {
+        self.leaf_set.members().fold(0xcbf2_9ce4_8422_2325, |h, n| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&n.id.0[..8]);
+            (h ^ u64::from_be_bytes(x)).wrapping_mul(0x0100_0000_01b3)
+        })
     }
 
     /// Sends this node's signed leaf set to `dst`.
     pub(super) fn send_leaf_set(&mut self, _now: Instant, dst: SocketAddr, kind: LeafSetKind) {
-        let content = self.leaf_set_content(kind);
-        let stamp = self.next_stamp();
-        let signed = Signed::sign(&self.identity, stamp, content);
+        let signed = self.signed_leaf_set(kind);
         self.send(dst, Body::LeafSet(signed));
     }
 
@@ -128,8 +139,7 @@ impl Node {
             .take(MAX_ENTRIES)
             .collect();
         let stamp = self.next_stamp();
-        let signed = Signed::sign(
-            &self.identity,
+        let signed = self.sign(
             stamp,
             RowContent {
                 row: row_u8,

@@ -16,6 +16,8 @@ mod maintenance;
 mod peers;
 mod reliable;
 mod routing;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -138,6 +140,7 @@ pub struct Node {
     announcing_to: HashSet<NodeId>,
     lookups: HashMap<u64, PendingLookup>,
     seen_lookups: HashSet<(NodeId, u64)>,
+    signed_leaf_sets: HashMap<wire::LeafSetKind, (u64, wire::Signed<wire::LeafSetContent>)>,
     seen_order: VecDeque<(NodeId, u64)>,
     next_seq: u64,
     next_lookup: u64,
@@ -174,6 +177,7 @@ impl Node {
             announcing_to: HashSet::new(),
             lookups: HashMap::new(),
             seen_lookups: HashSet::new(),
+            signed_leaf_sets: HashMap::new(),
             seen_order: VecDeque::new(),
             next_seq: 1,
             next_lookup: 1,
@@ -384,6 +388,12 @@ impl Node {
             }
             Err(e) => tracing::error!(?e, "dropping an overlay message that does not fit"),
         }
+    }
+
+    /// Signs `content` with a fresh stamp.
+    fn sign<T: serde::Serialize>(&mut self, stamp: Stamp, content: T) -> wire::Signed<T> {
+        self.metrics.signatures_made += 1;
+        wire::Signed::sign(&self.identity, stamp, content)
     }
 
     fn next_stamp(&mut self) -> Stamp {

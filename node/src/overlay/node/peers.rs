@@ -12,11 +12,16 @@ use super::super::id::NodeId;
 use super::super::node_info::NodeInfo;
 use super::super::rtt::RttEstimator;
 use super::super::timer::Deadline;
+use super::super::identity::Proof;
 use super::super::wire::{Body, Stamp, pong_proof_bytes};
 use super::{Event, Node, Phase};
 
 /// Sequence numbers remembered per peer to recognise a retransmitted reliable message.
 const RECENT: usize = 8;
+/// A signed message more than this many signatures older than the newest seen from its sender
+/// is a replay. (Within the window, an exact repeat is one too; a window rather than a strict
+/// order lets a signed leaf set be reused for several receivers and tolerates reordering.)
+const STAMP_WINDOW: u64 = 256;
 
 /// State kept per peer, whether or not it is in a table.
 #[derive(Debug)]
@@ -32,7 +37,11 @@ pub(super) struct Peer {
     /// Timed out recently; routed around until a ping settles it.
     pub suspect: bool,
     /// Newest stamp of a signed message from this peer.
-    pub last_stamp: Option<Stamp>,
+    pub max_stamp: Option<Stamp>,
+    recent_stamps: [Option<Stamp>; RECENT],
+    recent_stamp_pos: usize,
+    /// The peer's decompressed public key, once one of its signatures verified.
+    pub key: Option<ed25519_dalek::VerifyingKey>,
     recent: [u64; RECENT],
     recent_pos: usize,
 }
@@ -47,7 +56,10 @@ impl Peer {
             queue: VecDeque::new(),
             last_heard: None,
             suspect: false,
-            last_stamp: None,
+            max_stamp: None,
+            recent_stamps: [None; RECENT],
+            recent_stamp_pos: 0,
+            key: None,
             recent: [0; RECENT],
             recent_pos: 0,
         }
@@ -60,6 +72,28 @@ impl Peer {
         }
         self.recent[self.recent_pos] = seq;
         self.recent_pos = (self.recent_pos + 1) % RECENT;
+        true
+    }
+
+    /// False when a signed message with `stamp` would be a replay.
+    pub fn would_accept_stamp(&self, stamp: Stamp) -> bool {
+        if self.recent_stamps.contains(&Some(stamp)) {
+            return false;
+        }
+        self.max_stamp.is_none_or(|max| {
+            stamp.epoch > max.epoch
+                || (stamp.epoch == max.epoch && stamp.seq.saturating_add(STAMP_WINDOW) > max.seq)
+        })
+    }
+
+    /// Records the stamp of a verified signed message; false when it is a replay.
+    pub fn fresh_stamp(&mut self, stamp: Stamp) -> bool {
+        if !self.would_accept_stamp(stamp) {
+            return false;
+        }
+        self.max_stamp = self.max_stamp.max(Some(stamp));
+        self.recent_stamps[self.recent_stamp_pos] = Some(stamp);
+        self.recent_stamp_pos = (self.recent_stamp_pos + 1) % RECENT;
         true
     }
 }
@@ -153,7 +187,7 @@ impl Node {
         sender: NodeId,
         nonce: u64,
         observed: SocketAddr,
-        proof: Option<super::super::identity::Proof>,
+        proof: Option<Proof>,
     ) {
         let Some(ping) = self.pings.get(&nonce).copied() else {
             self.metrics.dropped.replayed += 1;
@@ -164,7 +198,9 @@ impl Node {
             return;
         }
         if ping.purpose == PingPurpose::Verify {
-            let ok = proof.is_some_and(|p| p.verify(&sender, &pong_proof_bytes(&sender, nonce)));
+            let ok = proof.is_some_and(|p| {
+                self.verify_from(ping.target, &p, &pong_proof_bytes(&sender, nonce))
+            });
             if !ok {
                 self.metrics.dropped.bad_signature += 1;
                 return;
@@ -312,11 +348,25 @@ impl Node {
 
     /// Checks and records the stamp of a signed message; false for a replay.
     pub(super) fn fresh_stamp(&mut self, info: NodeInfo, stamp: Stamp) -> bool {
-        let peer = self.peer_mut(info);
-        if peer.last_stamp.is_some_and(|s| s >= stamp) {
+        self.peer_mut(info).fresh_stamp(stamp)
+    }
+
+    /// Verifies `proof` over `message` as made by `info`, using (and filling) the peer's cached
+    /// public key.
+    pub(super) fn verify_from(&mut self, info: NodeInfo, proof: &Proof, message: &[u8]) -> bool {
+        let cached = self.peers.get(&info.id).and_then(|p| p.key);
+        let key = match cached {
+            Some(k) if k.as_bytes() == &proof.public_key => k,
+            _ => match proof.key_of(&info.id) {
+                Some(k) => k,
+                None => return false,
+            },
+        };
+        self.metrics.signatures_checked += 1;
+        if !proof.verify_with(&key, message) {
             return false;
         }
-        peer.last_stamp = Some(stamp);
+        self.peer_mut(info).key = Some(key);
         true
     }
 }

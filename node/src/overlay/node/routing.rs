@@ -28,12 +28,7 @@ impl Node {
             .or_else(|| self.next_hop_avoiding(key, skip, false))
     }
 
-    fn next_hop_avoiding(
-        &self,
-        key: &NodeId,
-        skip: &[NodeId],
-        avoid_suspects: bool,
-    ) -> Option<NodeInfo> {
+    fn next_hop_avoiding(&self, key: &NodeId, skip: &[NodeId], avoid_suspects: bool) -> Option<NodeInfo> {
         let excluded = |id: &NodeId| skip.contains(id) || (avoid_suspects && self.is_suspect(id));
         if self.leaf_set.covers(key) {
             return self.leaf_set.closest(key, excluded);

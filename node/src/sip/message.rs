@@ -1,0 +1,397 @@
+//! The SIP message model: requests, responses, an ordered header list, a body.
+//!
+//! Headers are stored as text in arrival order (list headers one value per entry) and parsed
+//! into types on demand, so unknown headers pass through a proxy unchanged and the common path
+//! parses only what it reads.
+
+use std::fmt::Write as _;
+
+use super::error::ParseError;
+use super::header::{CSeq, Contact, HeaderName, NameAddr, Via, name};
+use super::text::{is_token, parse_digits, split_outside};
+use super::uri::Uri;
+
+/// A request method; methods are case-sensitive tokens (RFC 3261 §7.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// INVITE.
+    Invite,
+    /// ACK.
+    Ack,
+    /// BYE.
+    Bye,
+    /// CANCEL.
+    Cancel,
+    /// REGISTER.
+    Register,
+    /// OPTIONS.
+    Options,
+    /// MESSAGE (RFC 3428).
+    Message,
+    /// INFO.
+    Info,
+    /// UPDATE.
+    Update,
+    /// SUBSCRIBE.
+    Subscribe,
+    /// NOTIFY.
+    Notify,
+    /// REFER.
+    Refer,
+    /// PRACK.
+    Prack,
+    /// PUBLISH.
+    Publish,
+    /// Any other token (extension methods must be proxied too).
+    Other(String),
+}
+
+const METHODS: [(Method, &str); 14] = [
+    (Method::Invite, "INVITE"),
+    (Method::Ack, "ACK"),
+    (Method::Bye, "BYE"),
+    (Method::Cancel, "CANCEL"),
+    (Method::Register, "REGISTER"),
+    (Method::Options, "OPTIONS"),
+    (Method::Message, "MESSAGE"),
+    (Method::Info, "INFO"),
+    (Method::Update, "UPDATE"),
+    (Method::Subscribe, "SUBSCRIBE"),
+    (Method::Notify, "NOTIFY"),
+    (Method::Refer, "REFER"),
+    (Method::Prack, "PRACK"),
+    (Method::Publish, "PUBLISH"),
+];
+
+impl Method {
+    /// Parses a method token.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        if !is_token(s) {
+            return Err(ParseError::BadStartLine("bad method"));
+        }
+        Ok(METHODS
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map_or_else(|| Method::Other(s.to_owned()), |(m, _)| m.clone()))
+    }
+
+    /// The method as written on the wire.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Other(s) => s,
+            known => METHODS
+                .iter()
+                .find(|(m, _)| m == known)
+                .map_or("", |(_, n)| n),
+        }
+    }
+}
+
+/// One header field: canonical name and the value text (unfolded, trimmed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Canonical name.
+    pub name: HeaderName,
+    /// Value text.
+    pub value: String,
+}
+
+/// The ordered header list of a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<Header>);
+
+impl Headers {
+    /// The first value of a header.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|h| h.name.is(name))
+            .map(|h| h.value.as_str())
+    }
+
+    /// All values of a header, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |h| h.name.is(name))
+            .map(|h| h.value.as_str())
+    }
+
+    /// All values of a comma-list header (Allow, Supported, Require, ...), split outside
+    /// quotes and angle brackets; `None` for an unterminated quote or `<`.
+    #[must_use]
+    pub fn list<'a>(&'a self, name: &'a str) -> Option<Vec<&'a str>> {
+        let mut out = Vec::new();
+        for value in self.get_all(name) {
+            out.extend(
+                split_outside(value, ',')?
+                    .into_iter()
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty()),
+            );
+        }
+        Some(out)
+    }
+
+    /// Appends a header.
+    pub fn push(&mut self, name: HeaderName, value: impl Into<String>) {
+        self.0.push(Header {
+            name,
+            value: value.into(),
+        });
+    }
+
+    /// Inserts a header before all others of that name (a proxy's Via, Record-Route).
+    pub fn push_front(&mut self, name: HeaderName, value: impl Into<String>) {
+        let pos = self.0.iter().position(|h| h.name == name).unwrap_or(0);
+        self.0.insert(
+            pos,
+            Header {
+                name,
+                value: value.into(),
+            },
+        );
+    }
+
+    /// Removes and returns the first value of a header (pop the top Via or Route).
+    pub fn remove_first(&mut self, name: &str) -> Option<String> {
+        let pos = self.0.iter().position(|h| h.name.is(name))?;
+        Some(self.0.remove(pos).value)
+    }
+
+    /// Removes every value of a header.
+    pub fn remove_all(&mut self, name: &str) {
+        self.0.retain(|h| !h.name.is(name));
+    }
+
+    /// Replaces all values of a header by one value, keeping the position of the first.
+    pub fn set(&mut self, name: HeaderName, value: impl Into<String>) {
+        match self.0.iter().position(|h| h.name == name) {
+            Some(pos) => {
+                self.0[pos].value = value.into();
+                let mut seen = false;
+                self.0
+                    .retain(|h| !(h.name == name && std::mem::replace(&mut seen, true)));
+            }
+            None => self.push(name, value),
+        }
+    }
+
+    /// All headers in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Header> {
+        self.0.iter()
+    }
+
+    /// Number of header entries.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are no headers.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The top Via, which identifies the transaction and where responses go.
+    pub fn top_via(&self) -> Result<Via, ParseError> {
+        Via::parse(
+            self.get(name::VIA)
+                .ok_or(ParseError::MissingHeader(name::VIA))?,
+        )
+    }
+
+    /// All Via values, top first.
+    pub fn vias(&self) -> Result<Vec<Via>, ParseError> {
+        self.get_all(name::VIA).map(Via::parse).collect()
+    }
+
+    /// The CSeq header.
+    pub fn cseq(&self) -> Result<CSeq, ParseError> {
+        CSeq::parse(
+            self.get(name::CSEQ)
+                .ok_or(ParseError::MissingHeader(name::CSEQ))?,
+        )
+    }
+
+    /// The Call-ID.
+    pub fn call_id(&self) -> Result<&str, ParseError> {
+        self.get(name::CALL_ID)
+            .ok_or(ParseError::MissingHeader(name::CALL_ID))
+    }
+
+    /// The From header.
+    pub fn from(&self) -> Result<NameAddr, ParseError> {
+        NameAddr::parse(
+            self.get(name::FROM)
+                .ok_or(ParseError::MissingHeader(name::FROM))?,
+            name::FROM,
+        )
+    }
+
+    /// The To header.
+    pub fn to(&self) -> Result<NameAddr, ParseError> {
+        NameAddr::parse(
+            self.get(name::TO)
+                .ok_or(ParseError::MissingHeader(name::TO))?,
+            name::TO,
+        )
+    }
+
+    /// All Contact values.
+    pub fn contacts(&self) -> Result<Vec<Contact>, ParseError> {
+        self.get_all(name::CONTACT).map(Contact::parse).collect()
+    }
+
+    /// Route values, top first (a proxy follows the first one).
+    pub fn routes(&self) -> Result<Vec<NameAddr>, ParseError> {
+        self.get_all(name::ROUTE)
+            .map(|v| NameAddr::parse(v, name::ROUTE))
+            .collect()
+    }
+
+    /// Record-Route values, top first.
+    pub fn record_routes(&self) -> Result<Vec<NameAddr>, ParseError> {
+        self.get_all(name::RECORD_ROUTE)
+            .map(|v| NameAddr::parse(v, name::RECORD_ROUTE))
+            .collect()
+    }
+
+    /// Max-Forwards (0–255); `None` when absent, which a proxy treats as 70.
+    pub fn max_forwards(&self) -> Result<Option<u8>, ParseError> {
+        self.get(name::MAX_FORWARDS)
+            .map(|v| {
+                parse_digits::<u8>(v.trim()).ok_or(ParseError::BadHeader {
+                    name: name::MAX_FORWARDS,
+                    reason: "not 0-255",
+                })
+            })
+            .transpose()
+    }
+
+    /// The Expires header in seconds; values above 2^32-1 saturate (RFC 3261 §20.19).
+    pub fn expires(&self) -> Result<Option<u32>, ParseError> {
+        self.get(name::EXPIRES)
+            .map(|v| parse_delta_seconds(v, name::EXPIRES))
+            .transpose()
+    }
+
+    /// Content-Length, rejecting signs and overflow (RFC 4475 §3.1.2.3/4).
+    pub fn content_length(&self) -> Result<Option<usize>, ParseError> {
+        let bad = ParseError::BadHeader {
+            name: name::CONTENT_LENGTH,
+            reason: "not a length",
+        };
+        self.get(name::CONTENT_LENGTH)
+            .map(|v| parse_digits::<usize>(v.trim()).ok_or(bad))
+            .transpose()
+    }
+}
+
+/// Parses delta-seconds, saturating at `u32::MAX` as RFC 3261 asks.
+pub(crate) fn parse_delta_seconds(v: &str, header: &'static str) -> Result<u32, ParseError> {
+    let v = v.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::BadHeader {
+            name: header,
+            reason: "not delta-seconds",
+        });
+    }
+    Ok(v.parse::<u32>().unwrap_or(u32::MAX))
+}
+
+/// A SIP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The Request-URI.
+    pub uri: Uri,
+    /// Headers in order.
+    pub headers: Headers,
+    /// Body bytes (Content-Length is recomputed when serialising).
+    pub body: Vec<u8>,
+}
+
+/// A SIP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Status code, 100–699.
+    pub status: u16,
+    /// Reason phrase (may be empty, RFC 4475 §3.1.1.13).
+    pub reason: String,
+    /// Headers in order.
+    pub headers: Headers,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// A request or a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A request.
+    Request(Request),
+    /// A response.
+    Response(Response),
+}
+
+impl Message {
+    /// The headers of either kind.
+    #[must_use]
+    pub fn headers(&self) -> &Headers {
+        match self {
+            Message::Request(r) => &r.headers,
+            Message::Response(r) => &r.headers,
+        }
+    }
+
+    /// Serialises the message; Content-Length always reflects the body, which stream
+    /// transports need for framing.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Message::Request(r) => r.to_bytes(),
+            Message::Response(r) => r.to_bytes(),
+        }
+    }
+}
+
+/// Writes start line, headers (with a fresh Content-Length) and body.
+fn serialize(start_line: &str, headers: &Headers, body: &[u8]) -> Vec<u8> {
+    let mut head = String::with_capacity(512);
+    head.push_str(start_line);
+    for h in headers.iter().filter(|h| !h.name.is(name::CONTENT_LENGTH)) {
+        let _ = write!(head, "{}: {}\r\n", h.name.as_str(), h.value);
+    }
+    let _ = write!(head, "Content-Length: {}\r\n\r\n", body.len());
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+impl Request {
+    /// Serialises the request (see [`Message::to_bytes`]).
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let start = format!("{} {} SIP/2.0\r\n", self.method.as_str(), self.uri);
+        serialize(&start, &self.headers, &self.body)
+    }
+}
+
+impl Response {
+    /// Serialises the response (see [`Message::to_bytes`]).
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let start = format!("SIP/2.0 {} {}\r\n", self.status, self.reason);
+        serialize(&start, &self.headers, &self.body)
+    }
+
+    /// True for 100–199.
+    #[must_use]
+    pub fn is_provisional(&self) -> bool {
+        self.status < 200
+    }
+}

@@ -1,0 +1,108 @@
+//! Matching messages to transactions (RFC 3261 §17.1.3 and §17.2.3).
+
+use crate::sip::header::Via;
+use crate::sip::message::{Method, Request, Response};
+
+/// Identifies a server transaction.
+///
+/// With an RFC 3261 branch the key is branch + sent-by + method, where ACK counts as INVITE
+/// so the ACK for a non-2xx finds its INVITE transaction. Requests without the magic cookie
+/// (RFC 2543 peers) fall back to Request-URI, From tag, Call-ID, CSeq number and top Via.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ServerKey {
+    /// RFC 3261 matching.
+    Branch {
+        /// Top Via branch.
+        branch: String,
+        /// Top Via sent-by, lowercased.
+        sent_by: String,
+        /// Transaction method (ACK folded into INVITE).
+        method: String,
+    },
+    /// RFC 2543 fallback matching.
+    Legacy {
+        /// Request-URI text.
+        uri: String,
+        /// From tag.
+        from_tag: String,
+        /// Call-ID.
+        call_id: String,
+        /// CSeq number.
+        seq: u32,
+        /// Top Via text.
+        via: String,
+        /// Transaction method (ACK folded into INVITE).
+        method: String,
+    },
+}
+
+impl ServerKey {
+    /// The key of the transaction this request belongs to, or `None` if headers are unusable.
+    pub(crate) fn for_request(req: &Request) -> Option<Self> {
+        let method = match &req.method {
+            Method::Ack => Method::Invite.as_str().to_owned(),
+            m => m.as_str().to_owned(),
+        };
+        Self::with_method(req, method)
+    }
+
+    /// The key of the INVITE transaction a CANCEL targets (same branch, method INVITE).
+    pub(crate) fn invite_for_cancel(cancel: &Request) -> Option<Self> {
+        Self::with_method(cancel, Method::Invite.as_str().to_owned())
+    }
+
+    fn with_method(req: &Request, method: String) -> Option<Self> {
+        let via = req.headers.top_via().ok()?;
+        if let Some(branch) = via.rfc3261_branch() {
+            return Some(Self::Branch {
+                branch: branch.to_owned(),
+                sent_by: via.sent_by(),
+                method,
+            });
+        }
+        Some(Self::Legacy {
+            uri: req.uri.to_string(),
+            from_tag: req
+                .headers
+                .from()
+                .ok()?
+                .tag()
+                .unwrap_or_default()
+                .to_owned(),
+            call_id: req.headers.call_id().ok()?.to_owned(),
+            seq: req.headers.cseq().ok()?.seq,
+            via: via.to_string(),
+            method,
+        })
+    }
+}
+
+/// Identifies a client transaction: top Via branch plus CSeq method (§17.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ClientKey {
+    branch: String,
+    method: String,
+}
+
+impl ClientKey {
+    /// The key a request creates; `None` without an RFC 3261 branch.
+    pub(crate) fn for_request(req: &Request) -> Option<Self> {
+        let via = req.headers.top_via().ok()?;
+        Self::from_via(&via, req.method.as_str())
+    }
+
+    /// The key a response matches.
+    pub(crate) fn for_response(resp: &Response) -> Option<Self> {
+        let via = resp.headers.top_via().ok()?;
+        let cseq = resp.headers.cseq().ok()?;
+        Self::from_via(&via, &cseq.method)
+    }
+
+    fn from_via(via: &Via, method: &str) -> Option<Self> {
+        let branch = via.rfc3261_branch()?.to_owned();
+        Some(Self {
+            branch,
+            method: method.to_owned(),
+        })
+    }
+}
