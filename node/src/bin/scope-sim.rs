@@ -33,13 +33,27 @@ struct Args {
     /// Leaf-set members per side.
     #[arg(long, default_value_t = 8)]
     leaf_half: usize,
+    /// Log every lookup that ends at a wrong root, with what the nodes knew (to stderr).
+    #[arg(long)]
+    explain_misses: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!((0.0..1.0).contains(&args.loss), "--loss must be in [0, 1)");
-    anyhow::ensure!(args.churn_median_session_s >= 0.0, "--churn-median-session-s must be ≥ 0");
+    anyhow::ensure!(
+        args.churn_median_session_s >= 0.0,
+        "--churn-median-session-s must be ≥ 0"
+    );
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let mut sc = Scenario::new(args.nodes, args.lookups, args.seed);
+    sc.explain_misses = args.explain_misses;
     sc.loss = args.loss;
     sc.config.leaf_half = args.leaf_half;
     sc.config

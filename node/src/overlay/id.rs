@@ -48,7 +48,11 @@ impl NodeId {
     #[must_use]
     pub fn digit(&self, i: usize) -> u8 {
         let byte = self.0[i / 2];
-        if i % 2 == 0 { byte >> 4 } else { byte & 0x0f }
+        if i.is_multiple_of(2) {
+            byte >> 4
+        } else {
+            byte & 0x0f
+        }
     }
 
     /// How many leading base-16 digits `self` and `other` share.

@@ -19,7 +19,7 @@ pub use config::Config;
 pub use id::{Key, NodeId};
 pub use identity::Identity;
 pub use metrics::Metrics;
-pub use node::{Event, LookupError, LookupId, Node, Route, Transmit};
+pub use node::{Event, LookupError, LookupId, Node, Route, SendError, Transmit};
 pub use node_info::NodeInfo;
 
 /// Bits per routing digit (Pastry's b): 16 columns per routing-table row.

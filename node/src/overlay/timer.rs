@@ -135,6 +135,7 @@ mod tests {
 
     #[test]
     fn table_and_heap_fire_in_order() {
+        #[allow(clippy::disallowed_methods)] // a base for virtual time in a test
         let t0 = Instant::now();
         let mut table = TimerTable::default();
         table.set(Timer::Gc, t0 + Duration::from_secs(2));

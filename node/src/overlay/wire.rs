@@ -25,8 +25,11 @@ pub const MAX_DATAGRAM: usize = 1200;
 pub const MAX_PATH: usize = 24;
 /// Most node entries in one message (a leaf set of 2 × 10 plus the sender).
 pub const MAX_ENTRIES: usize = 21;
-/// Largest application payload carried by a routed message.
-pub const MAX_PAYLOAD: usize = 700;
+/// Largest application payload a routed message carries (no path is recorded for these, so the
+/// datagram stays under [`MAX_DATAGRAM`] however many hops it takes).
+pub const MAX_ROUTED_PAYLOAD: usize = 1080;
+/// Largest application payload of a direct message.
+pub const MAX_DIRECT_PAYLOAD: usize = 1150;
 
 /// One overlay message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +104,8 @@ pub enum Reliable {
     },
     /// A node that finished joining tells a member of its new leaf set (signed leaf set).
     Announce(Signed<LeafSetContent>),
+    /// An application message (e.g. a DHT reply or replica) sent straight to one node.
+    Direct(Vec<u8>),
 }
 
 /// A message on its way to the root of a key.
@@ -128,6 +133,8 @@ pub enum Purpose {
     /// A join of `origin` (whose identity the seed verified): every node on the path sends it
     /// routing-table rows, the root sends its leaf set.
     Join,
+    /// An application payload for the root of `key` (e.g. a DHT get); no answer from the overlay.
+    App(Vec<u8>),
 }
 
 /// Content of a [`Body::Row`] message.
@@ -301,7 +308,17 @@ fn within_limits(body: &Body) -> bool {
         Body::Reliable {
             inner: Reliable::Route(r),
             ..
-        } => r.path.len() <= MAX_PATH,
+        } => {
+            r.path.len() <= MAX_PATH
+                && match &r.purpose {
+                    Purpose::App(p) => p.len() <= MAX_ROUTED_PAYLOAD,
+                    Purpose::Lookup | Purpose::Join => true,
+                }
+        }
+        Body::Reliable {
+            inner: Reliable::Direct(p),
+            ..
+        } => p.len() <= MAX_DIRECT_PAYLOAD,
         Body::Reliable {
             inner: Reliable::LookupReply { path, .. },
             ..
@@ -332,7 +349,7 @@ mod tests {
         };
         let stamp = Stamp { epoch: 1, seq: 2 };
         let entries = vec![info; MAX_ENTRIES];
-        let bodies = vec![
+        let mut bodies = vec![
             Body::Ping {
                 nonce: 7,
                 prove: true,
@@ -384,6 +401,25 @@ mod tests {
                 )),
             },
         ];
+        let v6 = NodeInfo {
+            id: me.node_id(),
+            addr: "[2001:db8::1]:65535".parse().unwrap(),
+        };
+        bodies.push(Body::Reliable {
+            seq: u64::MAX,
+            inner: Reliable::Route(RouteMsg {
+                key: NodeId([3; 20]),
+                origin: v6,
+                lookup: u64::MAX,
+                hops: u8::MAX,
+                path: Vec::new(),
+                purpose: Purpose::App(vec![0xff; MAX_ROUTED_PAYLOAD]),
+            }),
+        });
+        bodies.push(Body::Reliable {
+            seq: u64::MAX,
+            inner: Reliable::Direct(vec![0xff; MAX_DIRECT_PAYLOAD]),
+        });
         bodies
             .into_iter()
             .map(|body| Message {
@@ -437,7 +473,7 @@ mod tests {
         }
 
         #[test]
-        fn mutations_never_panic(which in 0usize..9, flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
+        fn mutations_never_panic(which in 0usize..11, flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
             let msgs = sample_messages();
             let mut bytes = encode(&msgs[which % msgs.len()]).unwrap();
             for (i, v) in flips {

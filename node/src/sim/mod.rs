@@ -82,6 +82,8 @@ pub struct Sim {
     joined_at: HashMap<NodeId, Instant>,
     started: HashMap<(usize, LookupId), Instant>,
     config: Config,
+    /// Log every wrong root with what the two nodes knew of each other (for debugging routing).
+    pub explain_misses: bool,
     /// Lookups finished, in order.
     pub outcomes: Vec<LookupOutcome>,
     /// Datagrams handed to the network.
@@ -113,6 +115,7 @@ impl Sim {
             started: HashMap::new(),
             config,
             outcomes: Vec::new(),
+            explain_misses: false,
             datagrams: 0,
             lost: 0,
         }
@@ -173,8 +176,20 @@ impl Sim {
                 };
                 let want_cw: Vec<NodeId> = (1..=half).map(|k| ring[(pos + k) % n]).collect();
                 let want_ccw: Vec<NodeId> = (1..=half).map(|k| ring[(pos + n - k) % n]).collect();
-                let cw: Vec<NodeId> = h.node.leaf_set().successors().iter().map(|x| x.id).collect();
-                let ccw: Vec<NodeId> = h.node.leaf_set().predecessors().iter().map(|x| x.id).collect();
+                let cw: Vec<NodeId> = h
+                    .node
+                    .leaf_set()
+                    .successors()
+                    .iter()
+                    .map(|x| x.id)
+                    .collect();
+                let ccw: Vec<NodeId> = h
+                    .node
+                    .leaf_set()
+                    .predecessors()
+                    .iter()
+                    .map(|x| x.id)
+                    .collect();
                 cw != want_cw || ccw != want_ccw
             })
             .count()
@@ -260,8 +275,16 @@ impl Sim {
     /// The live, joined node closest to `key`: the correct root.
     #[must_use]
     pub fn true_root(&self, key: &NodeId) -> Option<NodeId> {
-        let after = self.live.range(key..).next().or_else(|| self.live.iter().next());
-        let before = self.live.range(..key).next_back().or_else(|| self.live.iter().next_back());
+        let after = self
+            .live
+            .range(key..)
+            .next()
+            .or_else(|| self.live.iter().next());
+        let before = self
+            .live
+            .range(..key)
+            .next_back()
+            .or_else(|| self.live.iter().next_back());
         match (after, before) {
             (Some(a), Some(b)) => Some(if key.closer(a, b).is_le() { *a } else { *b }),
             (a, b) => a.or(b).copied(),
@@ -336,7 +359,9 @@ impl Sim {
                 self.lost += 1;
                 continue;
             }
-            let delay = self.links.delay(self.hosts[i].position, self.hosts[to].position);
+            let delay = self
+                .links
+                .delay(self.hosts[i].position, self.hosts[to].position);
             self.schedule(
                 self.now + delay,
                 Action::Deliver {
@@ -370,14 +395,25 @@ impl Sim {
             .joined_at
             .get(&truth)
             .is_some_and(|t| self.now.saturating_duration_since(*t) < Duration::from_secs(10));
-        if !recent && std::env::var_os("SIM_DEBUG").is_some() {
+        if !recent && self.explain_misses {
             let host = self.hosts.iter().find(|h| h.node.id() == route.root.id);
             let truth_host = self.hosts.iter().find(|h| h.node.id() == truth);
             let knows = host.is_some_and(|h| h.node.leaf_set().contains(&truth));
-            let truth_knows = truth_host.is_some_and(|h| h.node.leaf_set().contains(&route.root.id));
-            let age = self.joined_at.get(&truth).map(|t| self.now.saturating_duration_since(*t));
-            let rage = self.joined_at.get(&route.root.id).map(|t| self.now.saturating_duration_since(*t));
-            eprintln!("MISS key={:?} got={:?} truth={:?} truth_age={age:?} got_age={rage:?} got_knows_truth={knows} truth_knows_got={truth_knows} path={:?} t={:?}", route.key, route.root.id, truth, route.path, self.elapsed());
+            let truth_knows =
+                truth_host.is_some_and(|h| h.node.leaf_set().contains(&route.root.id));
+            let age = self
+                .joined_at
+                .get(&truth)
+                .map(|t| self.now.saturating_duration_since(*t));
+            let rage = self
+                .joined_at
+                .get(&route.root.id)
+                .map(|t| self.now.saturating_duration_since(*t));
+            tracing::warn!(
+                key = ?route.key, got = ?route.root.id, truth = ?truth, ?age, ?rage, knows,
+                truth_knows, path = ?route.path, t = ?self.elapsed(),
+                "lookup ended at the wrong root"
+            );
         }
         Some(if recent { Miss::RootNew } else { Miss::Other })
     }

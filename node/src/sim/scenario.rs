@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Miss, Sim};
 use super::network::LinkModel;
+use super::{Miss, Sim};
 use crate::overlay::Config;
 
 /// What to simulate.
@@ -26,6 +26,8 @@ pub struct Scenario {
     pub lookup_phase: Duration,
     /// Node settings.
     pub config: Config,
+    /// Log each wrong root (see [`Sim::explain_misses`]).
+    pub explain_misses: bool,
 }
 
 impl Scenario {
@@ -46,6 +48,7 @@ impl Scenario {
             loss: 0.0,
             lookup_phase: Duration::from_secs(60),
             config,
+            explain_misses: false,
         }
     }
 }
@@ -115,6 +118,7 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(&str)) -> Report {
         ..LinkModel::default()
     };
     let mut sim = Sim::new(scenario.seed, links, scenario.config.clone());
+    sim.explain_misses = scenario.explain_misses;
     build(&mut sim, scenario.nodes, &mut progress);
     sim.run_for(Duration::from_secs(30));
     progress(&format!(
@@ -127,7 +131,8 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(&str)) -> Report {
     let phase_start = sim.elapsed();
     let (crashes, replacements) = lookup_phase(&mut sim, scenario, &mut progress);
     let phase_len = (sim.elapsed() - phase_start).as_secs_f64().max(1e-9);
-    let per_node_s = (sim.datagrams - datagrams_before) as f64 / phase_len / scenario.nodes.max(1) as f64;
+    let per_node_s =
+        (sim.datagrams - datagrams_before) as f64 / phase_len / scenario.nodes.max(1) as f64;
     // Churn has stopped: give repair a minute, then every leaf set must be exact.
     sim.run_for(Duration::from_secs(60));
     let wrong = sim.wrong_leaf_sets();
@@ -215,7 +220,13 @@ fn lookup_phase(sim: &mut Sim, sc: &Scenario, progress: &mut impl FnMut(&str)) -
     (crashes, joins)
 }
 
-fn summarise(sim: &Sim, sc: &Scenario, crashes: usize, replacements: usize, per_node_s: f64) -> Report {
+fn summarise(
+    sim: &Sim,
+    sc: &Scenario,
+    crashes: usize,
+    replacements: usize,
+    per_node_s: f64,
+) -> Report {
     let mut hops: Vec<u32> = sim
         .outcomes
         .iter()
@@ -272,7 +283,11 @@ fn mean_latency_ms(sim: &Sim) -> f64 {
         .filter(|o| o.result.is_ok())
         .map(|o| o.latency.as_secs_f64() * 1000.0)
         .collect();
-    if ok.is_empty() { 0.0 } else { ok.iter().sum::<f64>() / ok.len() as f64 }
+    if ok.is_empty() {
+        0.0
+    } else {
+        ok.iter().sum::<f64>() / ok.len() as f64
+    }
 }
 
 fn percentile(sorted: &[u32], q: f64) -> u32 {
@@ -332,6 +347,9 @@ mod tests {
         let sc = Scenario::new(30, 100, 3);
         let a = run(&sc, |_| {});
         let b = run(&sc, |_| {});
-        assert_eq!((a.datagrams, a.mean_hops, a.lost), (b.datagrams, b.mean_hops, b.lost));
+        assert_eq!(
+            (a.datagrams, a.mean_hops, a.lost),
+            (b.datagrams, b.mean_hops, b.lost)
+        );
     }
 }

@@ -86,6 +86,17 @@ impl Node {
                 path,
             } => self.on_lookup_reply(from, lookup, root, hops, path),
             Reliable::Announce(signed) => self.on_announce(now, info, &signed),
+            Reliable::Direct(payload) => {
+                let verified = self
+                    .peers
+                    .get(&sender)
+                    .is_some_and(|p| p.verified && p.addr == from);
+                self.events.push_back(super::Event::Direct {
+                    from: info,
+                    verified,
+                    payload,
+                });
+            }
         }
     }
 

@@ -106,7 +106,8 @@ impl Node {
         };
         let stamp = self.next_stamp();
         let signed = self.sign(stamp, content);
-        self.signed_leaf_sets.insert(kind, (fingerprint, signed.clone()));
+        self.signed_leaf_sets
+            .insert(kind, (fingerprint, signed.clone()));
         signed
     }
 

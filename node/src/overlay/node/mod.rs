@@ -96,6 +96,48 @@ pub enum Event {
     LeafSetChanged,
     /// A peer stopped answering and was removed from every table.
     PeerFailed(NodeInfo),
+    /// An application payload routed with [`Node::route_payload`] reached this node, its root.
+    Deliver {
+        /// The key it was routed to.
+        key: NodeId,
+        /// Who routed it (as it claims; answer with [`Node::send_direct`]).
+        origin: NodeInfo,
+        /// Overlay hops it took.
+        hops: u32,
+        /// The payload.
+        payload: Vec<u8>,
+    },
+    /// An application payload sent with [`Node::send_direct`] arrived.
+    Direct {
+        /// The sender.
+        from: NodeInfo,
+        /// True when the sender proved its ID at this address (a table member, say); replicas
+        /// and other state changes should be accepted only from verified senders.
+        verified: bool,
+        /// The payload.
+        payload: Vec<u8>,
+    },
+    /// A direct message was never acknowledged; its destination has been declared failed.
+    DirectFailed {
+        /// The number [`Node::send_direct`] returned.
+        id: u64,
+        /// Its destination.
+        to: NodeInfo,
+    },
+}
+
+/// Why an application message could not be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The payload is larger than one datagram can carry.
+    #[error("payload larger than {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// The node is not part of an overlay yet.
+    #[error("this node has not joined an overlay")]
+    NotJoined,
 }
 
 /// Where the node is in its life.
@@ -267,7 +309,7 @@ impl Node {
         let id = self.next_lookup;
         self.next_lookup += 1;
         self.metrics.lookups_started += 1;
-        if !matches!(self.phase, Phase::Joined | Phase::Announcing) {
+        if !self.can_route() {
             self.finish_lookup(id, Err(LookupError::NotJoined));
             return LookupId(id);
         }
@@ -394,6 +436,10 @@ impl Node {
     fn sign<T: serde::Serialize>(&mut self, stamp: Stamp, content: T) -> wire::Signed<T> {
         self.metrics.signatures_made += 1;
         wire::Signed::sign(&self.identity, stamp, content)
+    }
+
+    fn can_route(&self) -> bool {
+        matches!(self.phase, Phase::Joined | Phase::Announcing)
     }
 
     fn next_stamp(&mut self) -> Stamp {

@@ -9,10 +9,10 @@ use rand::RngCore as _;
 
 use super::super::congestion::Window;
 use super::super::id::NodeId;
+use super::super::identity::Proof;
 use super::super::node_info::NodeInfo;
 use super::super::rtt::RttEstimator;
 use super::super::timer::Deadline;
-use super::super::identity::Proof;
 use super::super::wire::{Body, Stamp, pong_proof_bytes};
 use super::{Event, Node, Phase};
 

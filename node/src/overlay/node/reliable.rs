@@ -30,7 +30,7 @@ impl Node {
         to: NodeInfo,
         msg: Reliable,
         tried: Vec<NodeId>,
-    ) {
+    ) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.inflight.insert(
@@ -52,6 +52,7 @@ impl Node {
         } else {
             self.give_up(now, seq);
         }
+        seq
     }
 
     fn transmit_reliable(&mut self, now: Instant, seq: u64) {
@@ -137,7 +138,7 @@ impl Node {
             self.metrics.retransmits += 1;
             self.transmit_reliable(now, seq);
         } else {
-            self.inflight.remove(&seq);
+            self.drop_inflight(seq);
             self.declare_failed(now, to.id);
         }
         self.drain_queue(now, &to.id);
@@ -177,7 +178,19 @@ impl Node {
             self.metrics.reroutes += 1;
             self.reroute(now, seq);
         } else {
-            self.inflight.remove(&seq);
+            self.drop_inflight(seq);
+        }
+    }
+
+    /// Forgets a message that will not be delivered; tells the application about its own.
+    fn drop_inflight(&mut self, seq: u64) {
+        if let Some(inf) = self.inflight.remove(&seq)
+            && let Reliable::Direct(_) = inf.msg
+        {
+            self.events.push_back(super::Event::DirectFailed {
+                id: seq,
+                to: inf.to,
+            });
         }
     }
 
@@ -198,7 +211,7 @@ impl Node {
             if is_route {
                 self.reroute(now, seq);
             } else {
-                self.inflight.remove(&seq);
+                self.drop_inflight(seq);
             }
         }
     }

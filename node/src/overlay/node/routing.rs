@@ -6,8 +6,10 @@ use std::time::Instant;
 
 use super::super::id::NodeId;
 use super::super::node_info::NodeInfo;
-use super::super::wire::{LeafSetKind, MAX_PATH, Purpose, Reliable, RouteMsg};
-use super::{LookupError, Node, Route};
+use super::super::wire::{
+    LeafSetKind, MAX_DIRECT_PAYLOAD, MAX_PATH, MAX_ROUTED_PAYLOAD, Purpose, Reliable, RouteMsg,
+};
+use super::{Event, LookupError, Node, Route, SendError};
 
 /// A routed message that has made this many hops is looping and is dropped.
 const MAX_HOPS: u8 = 64;
@@ -28,7 +30,12 @@ impl Node {
             .or_else(|| self.next_hop_avoiding(key, skip, false))
     }
 
-    fn next_hop_avoiding(&self, key: &NodeId, skip: &[NodeId], avoid_suspects: bool) -> Option<NodeInfo> {
+    fn next_hop_avoiding(
+        &self,
+        key: &NodeId,
+        skip: &[NodeId],
+        avoid_suspects: bool,
+    ) -> Option<NodeInfo> {
         let excluded = |id: &NodeId| skip.contains(id) || (avoid_suspects && self.is_suspect(id));
         if self.leaf_set.covers(key) {
             return self.leaf_set.closest(key, excluded);
@@ -67,7 +74,8 @@ impl Node {
             return;
         }
         msg.hops += 1;
-        if msg.path.len() < MAX_PATH {
+        let records_path = !matches!(msg.purpose, Purpose::App(_));
+        if records_path && msg.path.len() < MAX_PATH {
             msg.path.push(self.me.id);
         }
         if msg.purpose == Purpose::Join {
@@ -119,7 +127,80 @@ impl Node {
                 };
                 self.send_reliable(now, msg.origin, reply, Vec::new());
             }
+            Purpose::App(payload) => {
+                if msg.origin.id != self.me.id && !self.first_delivery(msg.origin.id, msg.lookup) {
+                    return;
+                }
+                self.events.push_back(Event::Deliver {
+                    key: msg.key,
+                    origin: msg.origin,
+                    hops: u32::from(msg.hops),
+                    payload,
+                });
+            }
         }
+    }
+
+    /// Routes an application payload to the root of `key`, where it comes out as
+    /// [`Event::Deliver`]. Replies, if any, are the application's business ([`Node::send_direct`]).
+    ///
+    /// # Errors
+    /// [`SendError::TooLarge`] over [`MAX_ROUTED_PAYLOAD`] bytes, [`SendError::NotJoined`] before
+    /// the node is part of an overlay.
+    pub fn route_payload(
+        &mut self,
+        now: Instant,
+        key: NodeId,
+        payload: Vec<u8>,
+    ) -> Result<(), SendError> {
+        if payload.len() > MAX_ROUTED_PAYLOAD {
+            return Err(SendError::TooLarge {
+                max: MAX_ROUTED_PAYLOAD,
+            });
+        }
+        if !self.can_route() {
+            return Err(SendError::NotJoined);
+        }
+        let lookup = self.next_lookup;
+        self.next_lookup += 1;
+        let msg = RouteMsg {
+            key,
+            origin: self.me,
+            lookup,
+            hops: 0,
+            path: Vec::new(),
+            purpose: Purpose::App(payload),
+        };
+        self.forward(now, msg, Vec::new());
+        Ok(())
+    }
+
+    /// Sends an application payload straight to `to`, acknowledged and retransmitted by the
+    /// overlay; it comes out there as [`Event::Direct`]. If `to` never acknowledges it, the
+    /// overlay reports [`Event::DirectFailed`] with the returned number.
+    ///
+    /// # Errors
+    /// [`SendError::TooLarge`] over [`MAX_DIRECT_PAYLOAD`] bytes.
+    pub fn send_direct(
+        &mut self,
+        now: Instant,
+        to: NodeInfo,
+        payload: Vec<u8>,
+    ) -> Result<u64, SendError> {
+        if payload.len() > MAX_DIRECT_PAYLOAD {
+            return Err(SendError::TooLarge {
+                max: MAX_DIRECT_PAYLOAD,
+            });
+        }
+        if to.id == self.me.id {
+            self.events.push_back(Event::Direct {
+                from: self.me,
+                verified: true,
+                payload,
+            });
+            return Ok(0);
+        }
+        Ok(self.send_reliable(now, to, Reliable::Direct(payload), Vec::new()))
     }
 
     /// True the first time a lookup reaches this root (a rerouted copy may arrive twice).

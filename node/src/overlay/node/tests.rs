@@ -53,7 +53,11 @@ impl Pair {
                     moved = true;
                     let to = usize::from(t.dst == addr(2));
                     self.captured.push(t.payload.clone());
-                    self.nodes[to].handle_datagram(self.now, addr(u8::try_from(i).unwrap() + 1), &t.payload);
+                    self.nodes[to].handle_datagram(
+                        self.now,
+                        addr(u8::try_from(i).unwrap() + 1),
+                        &t.payload,
+                    );
                 }
             }
             if moved {
@@ -79,7 +83,8 @@ impl Pair {
     fn lookup_from(&mut self, i: usize, key: NodeId) -> Option<Event> {
         self.nodes[i].route(self.now, key);
         self.drive(Duration::from_millis(10));
-        std::iter::from_fn(|| self.nodes[i].poll_event()).find(|e| matches!(e, Event::LookupDone { .. }))
+        std::iter::from_fn(|| self.nodes[i].poll_event())
+            .find(|e| matches!(e, Event::LookupDone { .. }))
     }
 }
 
@@ -87,12 +92,60 @@ impl Pair {
 fn two_nodes_join_and_route_to_the_closer() {
     let mut pair = Pair::joined();
     let b = pair.nodes[1].id();
-    let Some(Event::LookupDone { result: Ok(route), .. }) = pair.lookup_from(0, b) else {
+    let Some(Event::LookupDone {
+        result: Ok(route), ..
+    }) = pair.lookup_from(0, b)
+    else {
         panic!("lookup failed");
     };
     assert_eq!(route.root.id, b);
     assert_eq!(route.hops, 1);
     assert_eq!(route.path, vec![pair.nodes[0].id(), b]);
+}
+
+#[test]
+fn application_payloads_reach_the_root_and_come_back_direct() {
+    let mut pair = Pair::joined();
+    let (a, b) = (pair.nodes[0].id(), pair.nodes[1].id());
+    let now = pair.now;
+    pair.nodes[0]
+        .route_payload(now, b, b"get this".to_vec())
+        .unwrap();
+    pair.drive(Duration::from_millis(10));
+    let delivered = std::iter::from_fn(|| pair.nodes[1].poll_event())
+        .find_map(|e| match e {
+            Event::Deliver {
+                key,
+                origin,
+                payload,
+                ..
+            } => Some((key, origin, payload)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        (delivered.0, delivered.1.id, delivered.2.as_slice()),
+        (b, a, &b"get this"[..])
+    );
+    pair.nodes[1]
+        .send_direct(now, delivered.1, b"here".to_vec())
+        .unwrap();
+    pair.drive(Duration::from_millis(10));
+    let back = std::iter::from_fn(|| pair.nodes[0].poll_event()).find_map(|e| match e {
+        Event::Direct {
+            from,
+            verified,
+            payload,
+        } => Some((from.id, verified, payload)),
+        _ => None,
+    });
+    assert_eq!(back, Some((b, true, b"here".to_vec())));
+    let too_big = vec![0; super::super::wire::MAX_DIRECT_PAYLOAD + 1];
+    assert!(
+        pair.nodes[1]
+            .send_direct(now, delivered.1, too_big)
+            .is_err()
+    );
 }
 
 #[test]
