@@ -163,6 +163,17 @@ impl Driver {
             Event::PeerFailed(peer) => {
                 tracing::info!(peer = %peer.id.short(), addr = %peer.addr, "peer failed");
             }
+            // Application payloads: the DHT layer (a later part) will take these from the
+            // driver; until it exists nothing sends them, so one arriving is only logged.
+            Event::Deliver { key, origin, .. } => {
+                tracing::debug!(%key, from = %origin.addr, "routed payload with no consumer yet");
+            }
+            Event::Direct { from, .. } => {
+                tracing::debug!(from = %from.addr, "direct payload with no consumer yet");
+            }
+            Event::DirectFailed { id, to } => {
+                tracing::debug!(id, to = %to.addr, "direct message failed");
+            }
         }
     }
 
