@@ -106,7 +106,25 @@ fn converge(nodes: &[Daemon], keys: &[NodeId], limit: Duration, when: &str) -> D
     let mut round = 0;
     loop {
         round += 1;
-        let problems = check_roots(nodes, keys);
+        let (problems, mut latencies) = check_roots(nodes, keys);
+        latencies.sort_unstable();
+        let pct = |p: usize| {
+            latencies
+                .get(latencies.len() * p / 100)
+                .copied()
+                .unwrap_or_default()
+        };
+        eprintln!(
+            "{when}: round {round}: {} lookups, latency p50 {:?} p99 {:?} max {:?}, {} over 1 s",
+            latencies.len(),
+            pct(50),
+            pct(99),
+            latencies.last().copied().unwrap_or_default(),
+            latencies
+                .iter()
+                .filter(|l| **l > Duration::from_secs(1))
+                .count()
+        );
         if problems.is_empty() {
             return start.elapsed();
         }
@@ -127,8 +145,8 @@ fn converge(nodes: &[Daemon], keys: &[NodeId], limit: Duration, when: &str) -> D
 }
 
 /// Asks every node for the root of every key (concurrently) and lists every answer that is
-/// not the live node numerically closest to the key.
-fn check_roots(nodes: &[Daemon], keys: &[NodeId]) -> Vec<String> {
+/// not the live node numerically closest to the key, with the latency of every lookup.
+fn check_roots(nodes: &[Daemon], keys: &[NodeId]) -> (Vec<String>, Vec<Duration>) {
     let ids: Vec<NodeId> = nodes
         .iter()
         .map(|d| d.id.parse().expect("daemon ID"))
@@ -136,6 +154,7 @@ fn check_roots(nodes: &[Daemon], keys: &[NodeId]) -> Vec<String> {
     let expected: Vec<NodeId> = keys.iter().map(|k| closest(k, &ids)).collect();
     let next = AtomicUsize::new(0);
     let problems = Mutex::new(BTreeMap::new());
+    let latencies = Mutex::new(Vec::with_capacity(nodes.len() * keys.len()));
     std::thread::scope(|s| {
         for _ in 0..CLIENT_THREADS {
             s.spawn(|| {
@@ -145,7 +164,9 @@ fn check_roots(nodes: &[Daemon], keys: &[NodeId]) -> Vec<String> {
                         break;
                     }
                     let (n, k) = (job / keys.len(), job % keys.len());
+                    let asked = Instant::now();
                     let answer = route(&nodes[n], &keys[k]);
+                    latencies.lock().unwrap().push(asked.elapsed());
                     if answer.as_deref() != Ok(expected[k].to_string().as_str()) {
                         let msg = format!(
                             "node {} key {}: expected {}, got {answer:?}",
@@ -153,13 +174,14 @@ fn check_roots(nodes: &[Daemon], keys: &[NodeId]) -> Vec<String> {
                             keys[k],
                             expected[k]
                         );
-                        problems.lock().expect("lock").insert(job, msg);
+                        problems.lock().unwrap().insert(job, msg);
                     }
                 }
             });
         }
     });
-    problems.into_inner().expect("lock").into_values().collect()
+    let problems = problems.into_inner().unwrap().into_values().collect();
+    (problems, latencies.into_inner().unwrap())
 }
 
 /// The root a node names for `key`, or why it named none.
