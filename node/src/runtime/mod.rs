@@ -209,3 +209,64 @@ pub fn wall_clock_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn start(seeds: &[SocketAddr]) -> (NodeHandle, SocketAddr, NodeId) {
+        let socket = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let identity = Identity::from_secret_bytes(&os_random().unwrap());
+        let id = identity.node_id();
+        let (handle, _task) = spawn(live_config().unwrap(), identity, socket, seeds).unwrap();
+        (handle, addr, id)
+    }
+
+    async fn wait_joined(h: &NodeHandle) {
+        for _ in 0..200 {
+            if h.status().await.unwrap().joined {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("did not join");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_route_to_each_other_and_leave() {
+        let (a, a_addr, a_id) = start(&[]).await;
+        wait_joined(&a).await;
+        let (b, _, b_id) = start(&[a_addr]).await;
+        wait_joined(&b).await;
+
+        let route = b.route(a_id).await.unwrap();
+        assert_eq!(route.root.id, a_id);
+        assert_eq!(route.path, vec![b_id, a_id]);
+        assert_eq!(a.route(a_id).await.unwrap().hops, 0);
+
+        b.leave().await;
+        assert_eq!(b.status().await.unwrap_err(), RouteError::Stopped);
+        assert_eq!(b.route(a_id).await.unwrap_err(), RouteError::Stopped);
+        for _ in 0..100 {
+            if a.status().await.unwrap().leaf_set.is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("a still lists b after b left");
+    }
+
+    #[tokio::test]
+    async fn an_unjoined_node_refuses_lookups() {
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (h, _, _) = start(&[silent.local_addr().unwrap()]).await;
+        assert!(!h.status().await.unwrap().joined);
+        assert_eq!(
+            h.route(NodeId::ZERO).await.unwrap_err(),
+            RouteError::NotJoined
+        );
+    }
+}
