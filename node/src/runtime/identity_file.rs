@@ -63,7 +63,7 @@ fn write(data_dir: &Path, identity: &Identity) -> Result<(), IdentityFileError> 
         let path = path.to_path_buf();
         move |source| IdentityFileError::Io { path, source }
     };
-    std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+    private_dir().create(data_dir).map_err(io(data_dir))?;
     let tmp = data_dir.join(format!("{KEY_FILE}.tmp"));
     let _ = std::fs::remove_file(&tmp);
     let mut file = owner_only()
@@ -76,6 +76,16 @@ fn write(data_dir: &Path, identity: &Identity) -> Result<(), IdentityFileError> 
     file.sync_all().map_err(io(&tmp))?;
     let path = data_dir.join(KEY_FILE);
     std::fs::rename(&tmp, &path).map_err(io(&path))
+}
+
+/// A directory builder that creates missing directories for the owner only (the data
+/// directory holds the key now and users' data later).
+fn private_dir() -> std::fs::DirBuilder {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
 }
 
 /// Open options that create files readable and writable by the owner only.
