@@ -67,6 +67,7 @@ impl Node {
                 // Only the leaf set must know the newcomer before it counts as joined; other nodes
                 // meet it through table maintenance and gossip, as in Bamboo.
                 self.phase = Phase::Announcing;
+                self.start_routing(now);
                 let targets: Vec<NodeInfo> = self.leaf_set.members().copied().collect();
                 for t in targets {
                     self.send_announce(now, t);

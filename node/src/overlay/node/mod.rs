@@ -83,7 +83,8 @@ pub enum LookupError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    /// The node has joined the overlay (its leaf set is announced and acknowledged).
+    /// The node has joined the overlay: it has its routing state and has announced itself to
+    /// its leaf set, so it now takes part in routing (acknowledgements may still be arriving).
     Joined,
     /// A lookup started here finished.
     LookupDone {
@@ -249,7 +250,7 @@ impl Node {
     /// True once the node is part of an overlay.
     #[must_use]
     pub fn is_joined(&self) -> bool {
-        self.phase == Phase::Joined
+        self.can_route()
     }
 
     /// The leaf set.
@@ -465,12 +466,18 @@ impl Node {
         });
     }
 
+    /// Marks the node as taking part in routing: it has its state and has started announcing
+    /// itself (its neighbours route to it from the moment they get the announcement).
+    fn start_routing(&mut self, now: Instant) {
+        self.start_maintenance(now);
+        self.events.push_back(Event::Joined);
+    }
+
     fn become_joined(&mut self, now: Instant) {
         let was = std::mem::replace(&mut self.phase, Phase::Joined);
-        if was != Phase::Joined {
-            self.timers.stop(Timer::JoinRetry);
-            self.start_maintenance(now);
-            self.events.push_back(Event::Joined);
+        self.timers.stop(Timer::JoinRetry);
+        if !matches!(was, Phase::Joined | Phase::Announcing) {
+            self.start_routing(now);
         }
     }
 }

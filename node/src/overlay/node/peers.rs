@@ -220,7 +220,8 @@ impl Node {
         if ping.purpose == PingPurpose::Verify {
             self.verifying.remove(&sender);
             self.mark_verified(now, ping.target);
-            self.insert_verified(now, ping.target, false);
+            // Learned second-hand: it may not know us, so a new leaf gets an announcement.
+            self.insert_verified(now, ping.target, true);
             self.check_join_progress(now);
         }
     }
