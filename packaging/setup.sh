@@ -11,8 +11,9 @@ set -euo pipefail
 mode="${1:-}"
 case "$mode" in
   run) packages=(build-essential pkg-config) ;;
-  # procps: the tests signal daemons with kill(1).
-  test) packages=(build-essential pkg-config procps) ;;
+  # procps: the tests signal daemons with kill(1); iproute2 and curl: the (ignored by
+  # default, root-only) mDNS test between network namespaces.
+  test) packages=(build-essential pkg-config procps iproute2 curl) ;;
   *)
     echo "usage: $0 run|test" >&2
     exit 2

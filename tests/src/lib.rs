@@ -66,6 +66,14 @@ enum DataDir {
 }
 
 impl DataDir {
+    fn temporary() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("scope-node-test-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot make a temp dir: {e}"));
+        Self::Owned(Some(dir))
+    }
+
     fn path(&self) -> &Path {
         match self {
             Self::Owned(Some(d)) => d.path(),
@@ -95,11 +103,7 @@ impl Daemon {
     /// # Panics
     /// When it does not start.
     pub fn start(bootstrap: &[SocketAddr]) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("scope-node-test-")
-            .tempdir()
-            .unwrap_or_else(|e| panic!("cannot make a temp dir: {e}"));
-        Self::start_in(DataDir::Owned(Some(dir)), bootstrap)
+        Self::launch(DataDir::temporary(), &[], &local_args(bootstrap))
     }
 
     /// Starts a daemon on the data directory `dir`, which outlives it.
@@ -107,21 +111,24 @@ impl Daemon {
     /// # Panics
     /// When it does not start.
     pub fn start_with_dir(dir: &Path, bootstrap: &[SocketAddr]) -> Self {
-        Self::start_in(DataDir::Borrowed(dir.to_path_buf()), bootstrap)
+        Self::launch(
+            DataDir::Borrowed(dir.to_path_buf()),
+            &[],
+            &local_args(bootstrap),
+        )
     }
 
-    fn start_in(dir: DataDir, bootstrap: &[SocketAddr]) -> Self {
-        let mut args = vec![
-            "--overlay-addr".to_string(),
-            "127.0.0.1:0".into(),
-            "--gateway-addr".into(),
-            "127.0.0.1:0".into(),
-            "--no-mdns".into(),
-        ];
-        for b in bootstrap {
-            args.extend(["--bootstrap".to_string(), b.to_string()]);
-        }
-        let (mut child, line) = spawn_with_line(dir.path(), &args);
+    /// Starts `wrapper… scope-node --data-dir <fresh dir> args…` (the wrapper being, say,
+    /// `ip netns exec NS`, which must exec the daemon so that killing the child kills it).
+    ///
+    /// # Panics
+    /// When it does not start.
+    pub fn start_wrapped(wrapper: &[String], args: &[String]) -> Self {
+        Self::launch(DataDir::temporary(), wrapper, args)
+    }
+
+    fn launch(dir: DataDir, wrapper: &[String], args: &[String]) -> Self {
+        let (mut child, line) = spawn_with_line(dir.path(), wrapper, args);
         match parse_startup_line(&line) {
             Some((id, overlay, gateway)) => Self {
                 child,
@@ -219,12 +226,37 @@ impl Drop for Daemon {
     }
 }
 
-/// Starts `scope-node` with `args` plus `--data-dir dir`, with stderr going to
+/// Arguments for a daemon on 127.0.0.1 with OS-chosen ports and no mDNS.
+fn local_args(bootstrap: &[SocketAddr]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--overlay-addr",
+        "127.0.0.1:0",
+        "--gateway-addr",
+        "127.0.0.1:0",
+        "--no-mdns",
+    ]
+    .map(String::from)
+    .to_vec();
+    for b in bootstrap {
+        args.extend(["--bootstrap".to_string(), b.to_string()]);
+    }
+    args
+}
+
+/// Starts `wrapper… scope-node --data-dir dir args…`, with stderr going to
 /// `dir/stderr.log`, and returns it with its first stdout line (empty if it printed none).
-fn spawn_with_line(dir: &Path, args: &[String]) -> (Child, String) {
+fn spawn_with_line(dir: &Path, wrapper: &[String], args: &[String]) -> (Child, String) {
     let log = std::fs::File::create(dir.join("stderr.log"))
         .unwrap_or_else(|e| panic!("cannot create a log file in {}: {e}", dir.display()));
-    let mut child = Command::new(binary())
+    let mut command = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut c = Command::new(program);
+            c.args(rest).arg(binary());
+            c
+        }
+        None => Command::new(binary()),
+    };
+    let mut child = command
         .arg("--data-dir")
         .arg(dir)
         .args(args)
