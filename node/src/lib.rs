@@ -8,8 +8,11 @@
 //! timers and events out, with time and randomness supplied by the caller. [`runtime`] drives them
 //! on real sockets with tokio; [`sim`] drives the very same code in virtual time.
 
+pub mod discovery;
 pub mod gateway;
+pub mod http;
 pub mod overlay;
+pub mod runtime;
 pub mod sim;
 pub mod sip;
 pub mod store;

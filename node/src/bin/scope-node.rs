@@ -1,2 +1,340 @@
 //! `scope-node`: the headless SCOPE super-node daemon.
-fn main() {}
+//!
+//! Runs one overlay node on a UDP socket, serves the HTTP gateway next to it, advertises both
+//! over mDNS, and leaves the overlay gracefully on SIGINT/SIGTERM. Startup problems (a bad flag,
+//! a port in use, an unusable data directory) print one line on stderr and exit with code 2.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use scope_node::discovery::Mdns;
+use scope_node::http::{self, DaemonInfo, Gateway};
+use scope_node::overlay::NodeId;
+use scope_node::runtime::{self, NodeHandle, identity_file};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Exit code for every problem found before the node runs (as clap uses for bad flags).
+const EXIT_USAGE: u8 = 2;
+/// How long to listen for other super-nodes on the LAN before starting a new overlay.
+const MDNS_BROWSE: Duration = Duration::from_secs(2);
+/// Budget for leaving the overlay after a signal; the whole shutdown stays under 5 s.
+const LEAVE_BUDGET: Duration = Duration::from_secs(2);
+/// Budget for open HTTP connections to finish after a signal.
+const HTTP_DRAIN_BUDGET: Duration = Duration::from_secs(1);
+
+/// A SCOPE super-node: Pastry overlay and HTTP gateway (later also XML-RPC and SIP).
+#[derive(Debug, Parser)]
+#[command(name = "scope-node", version, about)]
+struct Cli {
+    /// Where the node keeps its secret key (so a restart keeps its ID) and, later, its data.
+    /// Default: the platform's data directory (e.g. ~/.local/share/scope-node).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// UDP address of the overlay socket.
+    #[arg(long, value_name = "IP:PORT", default_value = "0.0.0.0:3630")]
+    overlay_addr: SocketAddr,
+
+    /// TCP address of the HTTP (later XML-RPC) gateway. It listens on every interface by
+    /// default because a super-node serves the phones and laptops of its LAN, which find it
+    /// by mDNS; use 127.0.0.1:5851 to serve this machine only.
+    #[arg(long, value_name = "IP:PORT", default_value = "0.0.0.0:5851")]
+    gateway_addr: SocketAddr,
+
+    /// SIP address (UDP and TCP); shown in /status, served by a later version.
+    #[arg(long, value_name = "IP:PORT", default_value = "0.0.0.0:5060")]
+    sip_addr: SocketAddr,
+
+    /// Overlay address of a node to join through (repeatable). With none, the node looks for
+    /// super-nodes on the LAN by mDNS, and starts a new overlay if it finds none.
+    #[arg(long, value_name = "IP:PORT")]
+    bootstrap: Vec<SocketAddr>,
+
+    /// Neither advertise this node nor look for others by mDNS.
+    #[arg(long)]
+    no_mdns: bool,
+
+    /// Log format on stderr (the filter comes from RUST_LOG, default `info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything started by [`start`], stopped by [`stop`].
+struct Running {
+    node: NodeHandle,
+    driver: JoinHandle<()>,
+    server: JoinHandle<()>,
+    stop_server: oneshot::Sender<()>,
+    mdns: Option<Mdns>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
+    init_logging(cli.log_format);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("scope-node: error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let code = rt.block_on(run(cli));
+    rt.shutdown_timeout(Duration::from_millis(500));
+    code
+}
+
+/// Clap's errors span several lines (message, tip, usage); we print the first one only, so a
+/// script sees one clear line. `--help` and `--version` keep clap's own output.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("scope-node: error: {first} (see --help)");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    // Installed before anything slow (mDNS browsing), so a signal during startup also leads to
+    // a clean exit rather than the default action.
+    let mut signals = Signals::install();
+    let mut running = match start(cli).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("scope-node: error: {e:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    tokio::select! {
+        signal = signals.recv() => {
+            tracing::info!(signal, "shutting down");
+            stop(running).await;
+            ExitCode::SUCCESS
+        }
+        r = &mut running.driver => {
+            tracing::error!(?r, "the overlay driver stopped unexpectedly");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(cli: Cli) -> anyhow::Result<Running> {
+    let data_dir = data_dir(cli.data_dir)?;
+    let identity = identity_file::load_or_create(&data_dir).context("node key")?;
+    let id = identity.node_id();
+    let socket = runtime::bind(cli.overlay_addr).await?;
+    let listener = tokio::net::TcpListener::bind(cli.gateway_addr)
+        .await
+        .with_context(|| format!("cannot bind gateway TCP socket {}", cli.gateway_addr))?;
+    let overlay_addr = socket.local_addr().context("overlay socket")?;
+    let gateway_addr = listener.local_addr().context("gateway socket")?;
+
+    let mdns = if cli.no_mdns { None } else { start_mdns() };
+    let mut seeds = cli.bootstrap;
+    if seeds.is_empty() {
+        seeds = discover_seeds(mdns.as_ref(), id);
+    }
+    let config = runtime::live_config().context("OS random number generator")?;
+    let (node, driver) = runtime::spawn(config, identity, socket, &seeds)?;
+    if let Some(m) = &mdns
+        && let Err(e) = m.advertise(id, overlay_addr, gateway_addr)
+    {
+        tracing::warn!(error = %e, "cannot advertise over mDNS; running without it");
+    }
+
+    let info = Arc::new(DaemonInfo {
+        gateway_addr,
+        sip_addr: Some(cli.sip_addr),
+    });
+    let app = http::router(Gateway {
+        node: node.clone(),
+        info,
+    });
+    let (server, stop_server) = serve(listener, app);
+    tracing::info!(%id, data_dir = %data_dir.display(), seeds = seeds.len(), "started");
+    println!("scope-node {id} overlay udp://{overlay_addr} gateway http://{gateway_addr}");
+    Ok(Running {
+        node,
+        driver,
+        server,
+        stop_server,
+        mdns,
+    })
+}
+
+/// Serves `app` on `listener` until the returned sender fires (or is dropped).
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> (JoinHandle<()>, oneshot::Sender<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "gateway stopped");
+        }
+    });
+    (server, stop)
+}
+
+fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir);
+    }
+    directories::ProjectDirs::from("org", "SCOPE", "scope-node")
+        .map(|d| d.data_dir().to_path_buf())
+        .context("no home directory to keep the node key in; pass --data-dir")
+}
+
+fn start_mdns() -> Option<Mdns> {
+    match Mdns::start() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(error = %e, "mDNS unavailable; running without it");
+            None
+        }
+    }
+}
+
+/// Super-nodes found on the LAN; none (or no mDNS) means this node starts a new overlay.
+fn discover_seeds(mdns: Option<&Mdns>, me: NodeId) -> Vec<SocketAddr> {
+    let Some(mdns) = mdns else {
+        return Vec::new();
+    };
+    let found = tokio::task::block_in_place(|| mdns.find_overlay_peers(me, MDNS_BROWSE));
+    match found {
+        Ok(seeds) => {
+            tracing::info!(?seeds, "super-nodes found by mDNS");
+            seeds
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "mDNS browse failed; starting a new overlay");
+            Vec::new()
+        }
+    }
+}
+
+/// The signals that stop the daemon: SIGINT (Ctrl-C) and, on Unix, SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Starts catching the signals now (their default action would kill the process).
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let catch = |kind, name| {
+                signal(kind)
+                    .map_err(|e| tracing::warn!(error = %e, "cannot catch {name}"))
+                    .ok()
+            };
+            Self {
+                term: catch(SignalKind::terminate(), "SIGTERM"),
+                int: catch(SignalKind::interrupt(), "SIGINT"),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves on the first stop signal, naming it.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match &mut self.term {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let int = async {
+                match &mut self.int {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = term => "SIGTERM",
+                _ = int => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+/// Leaves the overlay, stops the gateway and withdraws the mDNS records, each within a budget
+/// so the process exits well inside 5 s.
+async fn stop(running: Running) {
+    let Running {
+        node,
+        driver,
+        server,
+        stop_server,
+        mdns,
+    } = running;
+    if tokio::time::timeout(LEAVE_BUDGET, node.leave())
+        .await
+        .is_err()
+    {
+        tracing::warn!("leaving took too long; exiting anyway");
+    }
+    let _ = stop_server.send(());
+    if tokio::time::timeout(HTTP_DRAIN_BUDGET, server)
+        .await
+        .is_err()
+    {
+        tracing::warn!("open HTTP connections did not close in time; dropping them");
+    }
+    driver.abort();
+    if let Some(m) = mdns {
+        m.shutdown();
+    }
+}

@@ -1,0 +1,186 @@
+//! The HTTP side of the gateway: `GET /status`, `GET /route/{key}` and `GET /metrics`.
+//!
+//! [`router`] returns a plain axum [`Router`] over a shared [`Gateway`] state, so later parts
+//! (the OpenDHT-compatible XML-RPC `POST /`) are added by merging their own router into it on
+//! the same listener, and tests can drive it without a socket.
+
+mod prometheus;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use crate::overlay::NodeId;
+use crate::runtime::{NodeHandle, RouteError};
+
+pub use prometheus::render as render_metrics;
+
+/// What the HTTP handlers share: the way to the overlay and facts fixed at start.
+#[derive(Clone, Debug)]
+pub struct Gateway {
+    /// The running overlay node.
+    pub node: NodeHandle,
+    /// Facts about this daemon shown in `/status`.
+    pub info: Arc<DaemonInfo>,
+}
+
+/// Facts about the daemon that do not change while it runs.
+#[derive(Clone, Debug)]
+pub struct DaemonInfo {
+    /// Where the gateway listens.
+    pub gateway_addr: SocketAddr,
+    /// Where SIP will listen (a later part serves it; shown so clients can find it).
+    pub sip_addr: Option<SocketAddr>,
+}
+
+/// The router with every route this module serves. Merge other routers into it to serve more
+/// on the same listener.
+pub fn router(state: Gateway) -> Router {
+    Router::new()
+        .route("/status", get(status))
+        .route("/route/{key}", get(route))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// One leaf-set member in `/status`.
+#[derive(Debug, Serialize)]
+struct Peer {
+    id: String,
+    addr: SocketAddr,
+}
+
+/// The body of `GET /status`.
+#[derive(Debug, Serialize)]
+struct StatusBody {
+    node_id: String,
+    overlay_addr: SocketAddr,
+    gateway_addr: SocketAddr,
+    sip_addr: Option<SocketAddr>,
+    joined: bool,
+    leaf_set: Vec<Peer>,
+    routing_table_entries: usize,
+    /// Values kept by this node; storage arrives with a later part, so 0 until then.
+    stored_values: u64,
+    uptime_s: u64,
+    version: &'static str,
+}
+
+/// The body of a successful `GET /route/{key}`.
+#[derive(Debug, Serialize)]
+struct RouteBody {
+    key: String,
+    root: Peer,
+    hops: u32,
+    path: Vec<String>,
+}
+
+/// An error answer: a status code and a one-line JSON reason.
+#[derive(Debug)]
+struct HttpError(StatusCode, String);
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.1 });
+        (self.0, Json(body)).into_response()
+    }
+}
+
+impl From<RouteError> for HttpError {
+    fn from(e: RouteError) -> Self {
+        let code = match e {
+            RouteError::NotJoined | RouteError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            RouteError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        };
+        Self(code, e.to_string())
+    }
+}
+
+async fn status(State(gw): State<Gateway>) -> Result<Json<StatusBody>, HttpError> {
+    let s = gw.node.status().await?;
+    Ok(Json(StatusBody {
+        node_id: s.node_id.to_string(),
+        overlay_addr: s.overlay_addr,
+        gateway_addr: gw.info.gateway_addr,
+        sip_addr: gw.info.sip_addr,
+        joined: s.joined,
+        leaf_set: s
+            .leaf_set
+            .iter()
+            .map(|n| Peer {
+                id: n.id.to_string(),
+                addr: n.addr,
+            })
+            .collect(),
+        routing_table_entries: s.routing_table_entries,
+        stored_values: 0,
+        uptime_s: s.uptime.as_secs(),
+        version: env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+async fn route(
+    State(gw): State<Gateway>,
+    Path(key): Path<String>,
+) -> Result<Json<RouteBody>, HttpError> {
+    let key = parse_key(&key)?;
+    let r = gw.node.route(key).await?;
+    Ok(Json(RouteBody {
+        key: r.key.to_string(),
+        root: Peer {
+            id: r.root.id.to_string(),
+            addr: r.root.addr,
+        },
+        hops: r.hops,
+        path: r.path.iter().map(ToString::to_string).collect(),
+    }))
+}
+
+/// Accepts exactly 40 hex digits (either case): anything else is the client's mistake.
+fn parse_key(text: &str) -> Result<NodeId, HttpError> {
+    let bad = || {
+        HttpError(
+            StatusCode::BAD_REQUEST,
+            format!("bad key {text:?}: expected 40 hex digits"),
+        )
+    };
+    if text.len() != 40 {
+        return Err(bad());
+    }
+    text.parse().map_err(|_| bad())
+}
+
+async fn metrics(State(gw): State<Gateway>) -> Result<Response, HttpError> {
+    let s = gw.node.status().await?;
+    let body = render_metrics(&s);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_must_be_40_hex_digits() {
+        assert!(parse_key(&"a".repeat(40)).is_ok());
+        assert!(parse_key(&"A".repeat(40)).is_ok());
+        assert!(parse_key(&"a".repeat(39)).is_err());
+        assert!(parse_key(&"g".repeat(40)).is_err());
+        assert!(parse_key("").is_err());
+        assert!(parse_key(&"é".repeat(20)).is_err());
+    }
+}

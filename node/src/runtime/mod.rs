@@ -1,0 +1,272 @@
+//! The tokio runtime around the sans-IO overlay: real sockets, the real clock, real randomness.
+//!
+//! One task (the [`Driver`]) owns the [`Node`] and its UDP socket. It loops over three inputs
+//! (a datagram, the node's next timeout, a [`Command`] from a [`NodeHandle`]) and after each one
+//! drains the node's transmits and events, as the overlay's module documentation prescribes. Everything
+//! else in the daemon (the HTTP gateway, later XML-RPC and SIP) talks to the overlay only
+//! through a cloneable [`NodeHandle`], so the node itself never needs a lock.
+//!
+//! This is the only module that reads the clock: [`now`] and [`wall_clock_ms`] are the two
+//! places allowed to, which keeps the overlay deterministic under the simulator.
+
+mod driver;
+pub mod identity_file;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rand::TryRngCore as _;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::overlay::{Config, Identity, Metrics, NodeId, NodeInfo, Route};
+
+pub use driver::Driver;
+
+/// How many commands may wait for the driver; HTTP handlers wait (backpressure) beyond that.
+const COMMAND_QUEUE: usize = 1024;
+
+/// Errors from starting the runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The overlay's UDP socket could not be bound (typically: the port is in use).
+    #[error("cannot bind overlay UDP socket {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The bound socket cannot tell its own address.
+    #[error("cannot read the overlay socket's address")]
+    LocalAddr(#[source] std::io::Error),
+}
+
+/// Why a lookup through a [`NodeHandle`] did not produce a route.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// The node is not part of an overlay (yet, or any more).
+    #[error("this node has not joined an overlay")]
+    NotJoined,
+    /// The overlay gave no answer within the lookup timeout.
+    #[error("the lookup timed out")]
+    Timeout,
+    /// The driver task has stopped (the node left or is shutting down).
+    #[error("the overlay driver has stopped")]
+    Stopped,
+}
+
+/// A point-in-time view of the node, for `/status` and `/metrics`.
+#[derive(Clone, Debug)]
+pub struct Status {
+    /// This node's ID.
+    pub node_id: NodeId,
+    /// The overlay address, as peers see it once one has told us.
+    pub overlay_addr: SocketAddr,
+    /// True once the node is part of an overlay.
+    pub joined: bool,
+    /// Leaf-set members, each once: successors (nearest first), then the other predecessors.
+    pub leaf_set: Vec<NodeInfo>,
+    /// Occupied routing-table slots.
+    pub routing_table_entries: usize,
+    /// The overlay's counters.
+    pub metrics: Metrics,
+    /// Smoothed RTT per measured peer.
+    pub rtt_estimates: Vec<(NodeId, Duration)>,
+    /// Time since the driver started.
+    pub uptime: Duration,
+}
+
+/// A request to the driver task. Each carries the channel its answer goes back on.
+#[derive(Debug)]
+pub enum Command {
+    /// Look up the root of a key.
+    Route {
+        /// The key.
+        key: NodeId,
+        /// Where the result goes.
+        reply: oneshot::Sender<Result<Route, RouteError>>,
+    },
+    /// Take a [`Status`] snapshot.
+    Status {
+        /// Where the snapshot goes.
+        reply: oneshot::Sender<Status>,
+    },
+    /// Leave the overlay gracefully, flush the goodbyes and stop the driver.
+    Leave {
+        /// Answered once the goodbyes have been handed to the socket.
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// A cheap, cloneable way to talk to a running node from any task.
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl NodeHandle {
+    /// Routes `key` through the overlay from this node and returns where it ended.
+    ///
+    /// # Errors
+    /// [`RouteError`] when the node is not joined, the lookup times out or the driver stopped.
+    pub async fn route(&self, key: NodeId) -> Result<Route, RouteError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Route { key, reply }).await?;
+        rx.await.map_err(|_| RouteError::Stopped)?
+    }
+
+    /// A snapshot of the node's state.
+    ///
+    /// # Errors
+    /// [`RouteError::Stopped`] when the driver has stopped.
+    pub async fn status(&self) -> Result<Status, RouteError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Status { reply }).await?;
+        rx.await.map_err(|_| RouteError::Stopped)
+    }
+
+    /// Leaves the overlay gracefully; returns once the goodbyes are sent. Calling it on a node
+    /// that already stopped is harmless.
+    pub async fn leave(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.send(Command::Leave { reply }).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    async fn send(&self, cmd: Command) -> Result<(), RouteError> {
+        self.tx.send(cmd).await.map_err(|_| RouteError::Stopped)
+    }
+}
+
+/// Binds the overlay's UDP socket. Kept apart from [`spawn`] so the daemon can report a port in
+/// use before it starts anything else.
+///
+/// # Errors
+/// [`RuntimeError::Bind`] when the OS refuses the address.
+pub async fn bind(addr: SocketAddr) -> Result<UdpSocket, RuntimeError> {
+    UdpSocket::bind(addr)
+        .await
+        .map_err(|source| RuntimeError::Bind { addr, source })
+}
+
+/// A [`Config`] for a real node: defaults, with the RNG seeded from the OS and the epoch taken
+/// from the wall clock (so a restarted node's signed messages are newer than its old ones).
+///
+/// # Errors
+/// When the OS random number generator fails.
+pub fn live_config() -> Result<Config, rand::rand_core::OsError> {
+    Ok(Config {
+        rng_seed: os_random()?,
+        epoch_ms: wall_clock_ms(),
+        ..Config::default()
+    })
+}
+
+/// 32 bytes from the OS random number generator (seeds and fresh secret keys).
+///
+/// # Errors
+/// When the OS random number generator fails.
+pub fn os_random() -> Result<[u8; 32], rand::rand_core::OsError> {
+    let mut out = [0u8; 32];
+    rand::rngs::OsRng.try_fill_bytes(&mut out)?;
+    Ok(out)
+}
+
+/// Starts the driver task for a node on `socket`, joining through `seeds` (none: a new
+/// overlay). Returns the handle and the task, which ends after [`NodeHandle::leave`] or once
+/// every handle is dropped.
+///
+/// # Errors
+/// [`RuntimeError::LocalAddr`] when the socket's local address cannot be read.
+pub fn spawn(
+    config: Config,
+    identity: Identity,
+    socket: UdpSocket,
+    seeds: &[SocketAddr],
+) -> Result<(NodeHandle, tokio::task::JoinHandle<()>), RuntimeError> {
+    let addr = socket.local_addr().map_err(RuntimeError::LocalAddr)?;
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let driver = Driver::new(config, identity, socket, addr, rx);
+    let seeds = seeds.to_vec();
+    let task = tokio::spawn(driver.run(seeds));
+    Ok((NodeHandle { tx }, task))
+}
+
+/// The monotonic clock the overlay is driven with.
+#[allow(clippy::disallowed_methods)] // the runtime is where the real clock enters the overlay
+#[must_use]
+pub fn now() -> Instant {
+    Instant::now()
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
+#[allow(clippy::disallowed_methods)] // the runtime is where wall-clock time enters the overlay
+#[must_use]
+pub fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn start(seeds: &[SocketAddr]) -> (NodeHandle, SocketAddr, NodeId) {
+        let socket = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let identity = Identity::from_secret_bytes(&os_random().unwrap());
+        let id = identity.node_id();
+        let (handle, _task) = spawn(live_config().unwrap(), identity, socket, seeds).unwrap();
+        (handle, addr, id)
+    }
+
+    async fn wait_joined(h: &NodeHandle) {
+        for _ in 0..200 {
+            if h.status().await.unwrap().joined {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("did not join");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_route_to_each_other_and_leave() {
+        let (a, a_addr, a_id) = start(&[]).await;
+        wait_joined(&a).await;
+        let (b, _, b_id) = start(&[a_addr]).await;
+        wait_joined(&b).await;
+
+        let route = b.route(a_id).await.unwrap();
+        assert_eq!(route.root.id, a_id);
+        assert_eq!(route.path, vec![b_id, a_id]);
+        assert_eq!(a.route(a_id).await.unwrap().hops, 0);
+
+        b.leave().await;
+        assert_eq!(b.status().await.unwrap_err(), RouteError::Stopped);
+        assert_eq!(b.route(a_id).await.unwrap_err(), RouteError::Stopped);
+        for _ in 0..100 {
+            if a.status().await.unwrap().leaf_set.is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("a still lists b after b left");
+    }
+
+    #[tokio::test]
+    async fn an_unjoined_node_refuses_lookups() {
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (h, _, _) = start(&[silent.local_addr().unwrap()]).await;
+        assert!(!h.status().await.unwrap().joined);
+        assert_eq!(
+            h.route(NodeId::ZERO).await.unwrap_err(),
+            RouteError::NotJoined
+        );
+    }
+}
