@@ -43,10 +43,14 @@ impl RttEstimator {
         self.backoff = 0;
     }
 
-    /// Doubles the timeout after a loss, until the next sample.
+    /// Doubles the timeout after a loss, until the next sample, up to eight times the base.
+    /// The cap matters more than in TCP: these timeouts also decide how fast a crashed peer is
+    /// noticed, and a peer that missed three probes in a row is gone, not congested.
     pub fn back_off(&mut self) {
-        self.backoff = (self.backoff + 1).min(6);
+        self.backoff = (self.backoff + 1).min(Self::MAX_BACKOFF);
     }
+
+    const MAX_BACKOFF: u32 = 3;
 
     /// The smoothed RTT, once measured. Proximity neighbour selection compares these.
     #[must_use]
