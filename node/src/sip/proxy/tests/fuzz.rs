@@ -1,0 +1,1 @@
+//! Random inputs never panic the proxy, and once the timers run out nothing is left behind.
