@@ -160,13 +160,6 @@ impl Harness {
     }
 }
 
-fn request(text: &str) -> Request {
-    match parse_message(text.replace('\n', "\r\n").as_bytes()).unwrap() {
-        Message::Request(r) => r,
-        Message::Response(_) => panic!("not a request"),
-    }
-}
-
 /// An out-of-dialog request from Alice to `target`.
 fn from_alice(method: &str, target: &str, branch: &str, call_id: &str, extra: &str) -> String {
     format!(

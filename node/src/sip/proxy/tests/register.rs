@@ -91,7 +91,10 @@ fn many_concurrent_registers_with_interleaved_answers() {
     let n = 60;
     let source = |i: usize| format!("192.0.2.{}:5060", 100 + i);
     for i in 0..n {
-        h.send(&source(i), &register(&format!("u{i}"), &source(i), &format!("c{i}"), 1, ""));
+        h.send(
+            &source(i),
+            &register(&format!("u{i}"), &source(i), &format!("c{i}"), 1, ""),
+        );
     }
     let mut lookups = h.outputs();
     assert_eq!(lookups.len(), n);
@@ -103,7 +106,10 @@ fn many_concurrent_registers_with_interleaved_answers() {
     }
     let stores = h.outputs();
     assert_eq!(stores.len(), n);
-    let (odd, even): (Vec<_>, Vec<_>) = stores.into_iter().enumerate().partition(|(i, _)| i % 2 == 1);
+    let (odd, even): (Vec<_>, Vec<_>) = stores
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 1);
     for (_, o) in odd.into_iter().chain(even) {
         h.now += Duration::from_millis(3);
         h.answer(o);
@@ -111,7 +117,10 @@ fn many_concurrent_registers_with_interleaved_answers() {
     let sent = h.sent();
     for i in 0..n {
         let ok = response_to(&sent, &source(i), 200);
-        assert_eq!(contacts(&ok), [format!("<sip:u{i}@{}>;expires=3600", source(i))]);
+        assert_eq!(
+            contacts(&ok),
+            [format!("<sip:u{i}@{}>;expires=3600", source(i))]
+        );
         assert_eq!(h.dht[&key_of(&format!("u{i}"))].len(), 1);
     }
     assert_eq!(h.proxy.metrics().register_store.count, n as u64);
