@@ -230,16 +230,14 @@ impl Proxy {
         result: Result<Vec<Binding>, DhtError>,
     ) {
         if let Some(pending) = self.dht.take(id) {
-            self.lookup_answered(now, pending, result);
-            self.pump(now);
+            self.dht_answered(now, pending, result.map(Some));
         }
     }
 
     /// The answer to [`Output::Store`] `id`.
     pub fn handle_store_done(&mut self, now: Instant, id: DhtId, result: Result<(), DhtError>) {
         if let Some(pending) = self.dht.take(id) {
-            self.store_answered(now, pending, result);
-            self.pump(now);
+            self.dht_answered(now, pending, result.map(|()| None));
         }
     }
 
@@ -248,12 +246,25 @@ impl Proxy {
         self.layer.handle_timeout(now);
         self.pump(now);
         for pending in self.dht.expired(now) {
-            match pending.waiter {
-                Waiter::RegisterStore { .. } => {
-                    self.store_answered(now, pending, Err(DhtError::Timeout))
-                }
-                _ => self.lookup_answered(now, pending, Err(DhtError::Timeout)),
-            }
+            self.dht_answered(now, pending, Err(DhtError::Timeout));
+        }
+    }
+
+    /// Routes a DHT answer to what its waiter expects; an answer of the wrong kind (bindings
+    /// for a store, a store result for a lookup) counts as a failure rather than being lost.
+    fn dht_answered(
+        &mut self,
+        now: Instant,
+        pending: dht::Pending,
+        result: Result<Option<Vec<Binding>>, DhtError>,
+    ) {
+        let wrong = || DhtError::Failed("answer of the wrong kind".to_owned());
+        if let Waiter::RegisterStore { .. } = pending.waiter {
+            let result = result.and_then(|b| b.map_or(Ok(()), |_| Err(wrong())));
+            self.store_answered(now, pending, result);
+        } else {
+            let result = result.and_then(|b| b.ok_or_else(wrong));
+            self.lookup_answered(now, pending, result);
         }
         self.pump(now);
     }
