@@ -171,10 +171,9 @@ impl Proxy {
             let Ok(uri) = Uri::parse(&b.contact) else {
                 continue;
             };
-            if let Some((addr, link)) = route::uri_target(&uri) {
-                if !hops.iter().any(|(u, _, _)| u.as_ref() == Some(&uri)) {
-                    hops.push((Some(uri), addr, link));
-                }
+            let duplicate = hops.iter().any(|(u, _, _)| u.as_ref() == Some(&uri));
+            if let (Some((addr, link)), false) = (route::uri_target(&uri), duplicate) {
+                hops.push((Some(uri), addr, link));
             }
         }
         self.start_branches(now, fork, hops);
@@ -290,10 +289,10 @@ impl Proxy {
 
     /// Removes a fork once it is answered and all its transactions ended.
     fn reap(&mut self, fork: ForkId) {
-        if self.forks.get(&fork).is_some_and(Fork::is_finished) {
-            if let Some(f) = self.forks.remove(&fork) {
-                self.by_server.remove(&f.server);
-            }
+        if self.forks.get(&fork).is_some_and(Fork::is_finished)
+            && let Some(f) = self.forks.remove(&fork)
+        {
+            self.by_server.remove(&f.server);
         }
     }
 

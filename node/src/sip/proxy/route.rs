@@ -60,15 +60,16 @@ pub(crate) fn uri_target(uri: &Uri) -> Option<(SocketAddr, Link)> {
 pub(crate) fn pop_own_route(request: &mut Request, local: SocketAddr) {
     let ruri_is_us = request.uri.as_sip().is_some_and(|u| is_own(u, local));
     let routes = request.headers.routes().unwrap_or_default();
-    if ruri_is_us && request.uri.as_sip().is_some_and(|u| u.user.is_none()) {
-        if let Some(last) = routes.last() {
-            request.uri = last.uri.clone();
-            let kept: Vec<String> = routes[..routes.len() - 1]
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            set_routes(request, &kept);
-        }
+    if ruri_is_us
+        && request.uri.as_sip().is_some_and(|u| u.user.is_none())
+        && let Some(last) = routes.last()
+    {
+        request.uri = last.uri.clone();
+        let kept: Vec<String> = routes[..routes.len() - 1]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        set_routes(request, &kept);
     }
     let top_is_us = request
         .headers
