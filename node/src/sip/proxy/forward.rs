@@ -6,14 +6,14 @@ use std::time::{Duration, Instant};
 
 use crate::sip::header::{HeaderName, name};
 use crate::sip::registrar::Binding;
-use crate::sip::transaction::{CancelTarget, TransactionId};
+use crate::sip::transaction::TransactionId;
 use crate::sip::{
-    Message, Method, Request, Response, Uri, decrement_max_forwards, new_branch, new_tag,
-    response_for, stamp_received, via_value,
+    Method, Request, Uri, decrement_max_forwards, new_branch, new_tag, response_for,
+    stamp_received, via_value,
 };
 
 use super::dht::{ForkId, Waiter};
-use super::fork::{Action, Branch, CancelState, Fork, cancel_request};
+use super::fork::{Branch, CancelState, Fork};
 use super::io::{DhtError, Link};
 use super::metrics::DhtTiming;
 use super::route::{self, Target};
@@ -63,7 +63,7 @@ impl Proxy {
     }
 
     /// Answers a request that needs no fork.
-    fn reply(
+    pub(super) fn reply(
         &mut self,
         now: Instant,
         id: TransactionId,
@@ -251,189 +251,5 @@ impl Proxy {
             .headers
             .push_front(HeaderName::from_static(name::VIA), via);
         Some(request)
-    }
-
-    /// Carries out what a fork decided, then forgets the fork if it is finished.
-    fn apply(&mut self, now: Instant, fork: ForkId, actions: Vec<Action>) {
-        for action in actions {
-            match action {
-                Action::Upstream(resp) => self.upstream(now, fork, resp),
-                Action::Cancel(idx) => self.cancel_branch(now, fork, idx),
-            }
-        }
-        self.reap(fork);
-    }
-
-    /// Sends a response to the caller; a 2xx the server transaction refuses (it already
-    /// answered, e.g. 487 raced a 200) still goes upstream by Via, statelessly.
-    fn upstream(&mut self, now: Instant, fork: ForkId, resp: Response) {
-        let Some(server) = self.forks.get(&fork).map(|f| f.server) else {
-            return;
-        };
-        self.metrics.sent(resp.status);
-        if self.layer.send_response(now, server, &resp).is_err() && resp.status < 300 {
-            self.send_by_via(&resp);
-        }
-    }
-
-    fn cancel_branch(&mut self, now: Instant, fork: ForkId, idx: usize) {
-        let Some(b) = self.forks.get(&fork).and_then(|f| f.branches.get(idx)) else {
-            return;
-        };
-        let cancel = cancel_request(&b.request);
-        let (dest, transport) = (b.destination, b.link.transport());
-        if let Ok(tx) = self.layer.send_request(now, cancel, dest, transport) {
-            self.roles.insert(tx, Role::Cancel);
-        }
-    }
-
-    /// Removes a fork once it is answered and all its transactions ended.
-    fn reap(&mut self, fork: ForkId) {
-        if self.forks.get(&fork).is_some_and(Fork::is_finished)
-            && let Some(f) = self.forks.remove(&fork)
-        {
-            self.by_server.remove(&f.server);
-        }
-    }
-
-    /// A CANCEL from upstream (§16.10).
-    pub(super) fn on_cancel(
-        &mut self,
-        now: Instant,
-        id: TransactionId,
-        target: CancelTarget,
-        request: &Request,
-    ) {
-        self.metrics.request(&request.method);
-        let invite = match target {
-            CancelTarget::NotFound => {
-                return self.reply(now, id, request, 481, "Call/Transaction Does Not Exist");
-            }
-            CancelTarget::Answered(_) => None,
-            CancelTarget::Pending(invite) => Some(invite),
-        };
-        self.reply(now, id, request, 200, "OK");
-        let Some(fork) = invite.and_then(|i| self.by_server.get(&i).copied()) else {
-            return;
-        };
-        let actions = self
-            .forks
-            .get_mut(&fork)
-            .map(Fork::cancel)
-            .unwrap_or_default();
-        self.apply(now, fork, actions);
-    }
-
-    /// A response on one of our client transactions.
-    pub(super) fn on_branch_response(
-        &mut self,
-        now: Instant,
-        id: TransactionId,
-        response: Response,
-    ) {
-        self.metrics.received(response.status);
-        let Some(Role::Branch(fork, idx)) = self.roles.get(&id).copied() else {
-            return;
-        };
-        let Some(response) = route::strip_own_via(response, self.config.local) else {
-            return;
-        };
-        let actions = self
-            .forks
-            .get_mut(&fork)
-            .map(|f| f.on_response(idx, response))
-            .unwrap_or_default();
-        self.apply(now, fork, actions);
-    }
-
-    /// Timer B/F (no answer: 408) or Timer C (rang too long: 480 and CANCEL) on a branch.
-    pub(super) fn on_branch_timeout(&mut self, now: Instant, id: TransactionId) {
-        let Some(Role::Branch(fork, idx)) = self.roles.get(&id).copied() else {
-            return;
-        };
-        let actions = self
-            .forks
-            .get_mut(&fork)
-            .map(|f| {
-                let rang = f.invite && f.branches.get(idx).is_some_and(|b| b.provisional);
-                f.on_timeout(idx, if rang { 480 } else { 408 })
-            })
-            .unwrap_or_default();
-        self.apply(now, fork, actions);
-    }
-
-    /// A transaction ended: forget its role; a branch that never finished counts as 408.
-    pub(super) fn on_terminated(&mut self, now: Instant, id: TransactionId) {
-        let Some(Role::Branch(fork, idx)) = self.roles.remove(&id) else {
-            return;
-        };
-        let actions = self
-            .forks
-            .get_mut(&fork)
-            .and_then(|f| {
-                let b = f.branches.get_mut(idx)?;
-                b.terminated = true;
-                Some(f.on_timeout(idx, 408))
-            })
-            .unwrap_or_default();
-        self.apply(now, fork, actions);
-    }
-
-    /// An ACK for a 2xx: end to end, forwarded statelessly along the route (§16.11).
-    pub(super) fn forward_ack(&mut self, now: Instant, mut request: Request) {
-        self.metrics.request(&request.method);
-        if !matches!(decrement_max_forwards(&mut request), Ok(Some(_))) {
-            return;
-        }
-        route::pop_own_route(&mut request, self.config.local);
-        let hop = match route::classify(&request, &self.config.registrar, self.config.local) {
-            Target::Direct(addr, link) => Some((addr, link)),
-            Target::Overlay(aor) => self.cached_contact(now, &mut request, aor.dht_key()),
-            Target::Myself | Target::Unroutable => None,
-        };
-        let Some((addr, link)) = hop else { return };
-        let branch = new_branch(&mut self.rng);
-        let via = via_value(
-            link.via_token(),
-            &route::sent_by(self.config.local),
-            &branch,
-        );
-        request
-            .headers
-            .push_front(HeaderName::from_static(name::VIA), via);
-        self.layer
-            .send_stateless(addr, link.transport(), &Message::Request(request));
-    }
-
-    /// For an ACK without a route to an AOR: the first cached contact, which becomes the
-    /// Request-URI.
-    fn cached_contact(
-        &self,
-        now: Instant,
-        request: &mut Request,
-        key: [u8; 20],
-    ) -> Option<(SocketAddr, Link)> {
-        let binding = self.cache.get(now, &key)?.first()?;
-        let uri = Uri::parse(&binding.contact).ok()?;
-        let hop = route::uri_target(&uri)?;
-        request.uri = uri;
-        Some(hop)
-    }
-
-    /// A response no transaction claims (e.g. a retransmitted 2xx): relayed by Via.
-    pub(super) fn relay_stray(&mut self, response: Response) {
-        self.metrics.received(response.status);
-        if let Some(resp) = route::strip_own_via(response, self.config.local) {
-            self.metrics.sent(resp.status);
-            self.send_by_via(&resp);
-        }
-    }
-
-    /// Sends a response statelessly to its top Via.
-    fn send_by_via(&mut self, response: &Response) {
-        if let Some((addr, link)) = route::via_destination(response) {
-            self.layer
-                .send_stateless(addr, link.transport(), &Message::Response(response.clone()));
-        }
     }
 }

@@ -58,8 +58,10 @@ mod fork;
 mod forward;
 mod io;
 mod metrics;
+mod outcome;
 mod registrar_flow;
 mod route;
+mod stateless;
 
 #[cfg(test)]
 mod tests;
