@@ -62,6 +62,7 @@ mod header;
 mod message;
 mod params;
 mod parse;
+pub mod proxy;
 pub mod registrar;
 mod text;
 pub mod transaction;

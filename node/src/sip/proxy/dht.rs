@@ -1,0 +1,189 @@
+//! DHT requests in flight and the short cache of recent lookups.
+//!
+//! Every request gets a [`DhtId`] and a deadline, so a runtime that never answers cannot
+//! pin a REGISTER or a call: at the deadline the waiter is failed as if the DHT had said
+//! [`DhtError::Timeout`](super::DhtError::Timeout).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::sip::Request;
+use crate::sip::registrar::{Binding, BindingOp};
+use crate::sip::transaction::TransactionId;
+
+use super::io::{DhtId, Output};
+
+/// Identifies a [`super::fork::Fork`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ForkId(pub(crate) u64);
+
+/// Who waits for a DHT answer.
+#[derive(Debug)]
+pub(crate) enum Waiter {
+    /// A REGISTER waiting for the stored bindings.
+    RegisterLookup {
+        /// Its server transaction.
+        server: TransactionId,
+        /// The REGISTER.
+        request: Box<Request>,
+    },
+    /// A REGISTER waiting for its changes to be stored.
+    RegisterStore {
+        /// Its server transaction.
+        server: TransactionId,
+        /// The REGISTER.
+        request: Box<Request>,
+        /// Bindings after the change, for the 200 OK and the cache.
+        bindings: Vec<Binding>,
+        /// How long the lookup took.
+        lookup: Duration,
+    },
+    /// A routed request waiting for the target's bindings.
+    Route(ForkId),
+}
+
+/// A DHT request in flight.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    /// Who waits.
+    pub(crate) waiter: Waiter,
+    /// The DHT key asked about.
+    pub(crate) key: [u8; 20],
+    /// When it was asked.
+    pub(crate) asked_at: Instant,
+}
+
+/// All DHT requests in flight, their deadlines and the outputs not yet polled.
+#[derive(Debug, Default)]
+pub(crate) struct DhtTable {
+    pending: HashMap<DhtId, Pending>,
+    deadlines: BinaryHeap<Reverse<(Instant, DhtId)>>,
+    outputs: VecDeque<Output>,
+    next: u64,
+}
+
+impl DhtTable {
+    fn insert(&mut self, now: Instant, timeout: Duration, key: [u8; 20], waiter: Waiter) -> DhtId {
+        self.next += 1;
+        let id = DhtId(self.next);
+        self.pending.insert(
+            id,
+            Pending {
+                waiter,
+                key,
+                asked_at: now,
+            },
+        );
+        self.deadlines.push(Reverse((now + timeout, id)));
+        id
+    }
+
+    /// Asks for the bindings under `key`.
+    pub(crate) fn lookup(
+        &mut self,
+        now: Instant,
+        timeout: Duration,
+        key: [u8; 20],
+        waiter: Waiter,
+    ) -> DhtId {
+        let id = self.insert(now, timeout, key, waiter);
+        self.outputs.push_back(Output::Lookup { id, key });
+        id
+    }
+
+    /// Asks for `ops` to be applied under `key`.
+    pub(crate) fn store(
+        &mut self,
+        now: Instant,
+        timeout: Duration,
+        key: [u8; 20],
+        ops: Vec<BindingOp>,
+        waiter: Waiter,
+    ) -> DhtId {
+        let id = self.insert(now, timeout, key, waiter);
+        self.outputs.push_back(Output::Store { id, key, ops });
+        id
+    }
+
+    /// Takes the request an answer is for; `None` for unknown or expired ids.
+    pub(crate) fn take(&mut self, id: DhtId) -> Option<Pending> {
+        self.pending.remove(&id)
+    }
+
+    /// Takes every request whose deadline passed.
+    pub(crate) fn expired(&mut self, now: Instant) -> Vec<Pending> {
+        let mut out = Vec::new();
+        while let Some(Reverse((at, id))) = self.deadlines.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            out.extend(self.pending.remove(&id));
+        }
+        if self.pending.is_empty() {
+            self.deadlines.clear();
+        }
+        out
+    }
+
+    /// The next deadline, if any request is in flight.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        self.deadlines.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// The next request for the runtime.
+    pub(crate) fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// Requests in flight.
+    pub(crate) fn len(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+/// Entries beyond which the cache drops expired entries, then everything.
+const CACHE_CAP: usize = 65_536;
+
+/// Recent non-empty lookup results, reused for `ttl` so a burst of calls to one user costs
+/// one DHT lookup; REGISTER always reads the DHT, since ownership checks need fresh state.
+#[derive(Debug, Default)]
+pub(crate) struct LookupCache {
+    entries: HashMap<[u8; 20], (Instant, Vec<Binding>)>,
+}
+
+impl LookupCache {
+    /// The cached bindings, if fresh.
+    pub(crate) fn get(&self, now: Instant, key: &[u8; 20]) -> Option<&[Binding]> {
+        self.entries
+            .get(key)
+            .filter(|(until, _)| *until > now)
+            .map(|(_, b)| b.as_slice())
+    }
+
+    /// Remembers a result until `until`; empty results are forgotten instead, so a user who
+    /// just registered elsewhere is found at once.
+    pub(crate) fn insert(
+        &mut self,
+        until: Instant,
+        now: Instant,
+        key: [u8; 20],
+        bindings: Vec<Binding>,
+    ) {
+        if bindings.is_empty() {
+            self.entries.remove(&key);
+            return;
+        }
+        if self.entries.len() >= CACHE_CAP {
+            self.entries.retain(|_, (u, _)| *u > now);
+            if self.entries.len() >= CACHE_CAP {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(key, (until, bindings));
+    }
+}

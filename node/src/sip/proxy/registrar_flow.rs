@@ -1,0 +1,168 @@
+//! REGISTER through the DHT: lookup, plan, store, answer (RFC 3261 §10.3).
+//!
+//! Each REGISTER waits for two DHT round trips, so many are in flight at once; the
+//! [`Waiter`] carried with each [`DhtId`] holds everything needed to finish it.
+
+use std::time::Instant;
+
+use crate::sip::registrar::{Aor, Binding, plan_register, register_error_response, register_ok};
+use crate::sip::transaction::TransactionId;
+use crate::sip::{Method, Request, Response, new_tag};
+
+use super::Proxy;
+use super::dht::{Pending, Waiter};
+use super::io::DhtError;
+use super::metrics::DhtTiming;
+
+impl Proxy {
+    /// True when a request is a REGISTER for this registrar (Request-URI in the overlay).
+    pub(super) fn is_for_registrar(&self, request: &Request) -> bool {
+        request.method == Method::Register
+            && request
+                .uri
+                .as_sip()
+                .is_some_and(|u| self.config.registrar.is_overlay(u))
+    }
+
+    /// Starts a REGISTER: checks the AOR, then asks the DHT for its bindings.
+    pub(super) fn start_register(&mut self, now: Instant, server: TransactionId, request: Request) {
+        let aor = request
+            .headers
+            .to()
+            .map_err(|_| crate::sip::RegisterError::BadAor)
+            .and_then(|to| Aor::from_uri(&to.uri, &self.config.registrar));
+        match aor {
+            Ok(aor) => {
+                let waiter = Waiter::RegisterLookup {
+                    server,
+                    request: Box::new(request),
+                };
+                self.dht
+                    .lookup(now, self.config.dht_timeout, aor.dht_key(), waiter);
+            }
+            Err(e) => {
+                let tag = new_tag(&mut self.rng);
+                let resp = register_error_response(&request, &e, &tag);
+                self.respond(now, server, &resp);
+            }
+        }
+    }
+
+    /// A lookup answer (or its timeout), for a REGISTER or a routed request.
+    pub(super) fn lookup_answered(
+        &mut self,
+        now: Instant,
+        pending: Pending,
+        result: Result<Vec<Binding>, DhtError>,
+    ) {
+        let waited = now.saturating_duration_since(pending.asked_at);
+        if result.is_err() {
+            self.metrics.dht_failures += 1;
+        }
+        match pending.waiter {
+            Waiter::RegisterLookup { server, request } => {
+                self.metrics.register_lookup.record(waited);
+                self.plan(now, server, *request, pending.key, waited, result);
+            }
+            Waiter::Route(fork) => self.route_answered(now, fork, pending.key, waited, result),
+            Waiter::RegisterStore { .. } => {}
+        }
+    }
+
+    /// Plans the REGISTER against the stored bindings and stores the changes.
+    fn plan(
+        &mut self,
+        now: Instant,
+        server: TransactionId,
+        request: Request,
+        key: [u8; 20],
+        lookup: std::time::Duration,
+        result: Result<Vec<Binding>, DhtError>,
+    ) {
+        let Ok(existing) = result else {
+            return self.respond_unavailable(now, server, &request);
+        };
+        let now_unix = self.now_unix(now);
+        let tag = new_tag(&mut self.rng);
+        match plan_register(&request, &existing, &self.config.registrar, now_unix) {
+            Err(e) => {
+                let resp = register_error_response(&request, &e, &tag);
+                self.respond(now, server, &resp);
+            }
+            Ok(plan) if plan.ops.is_empty() => {
+                self.record_register(&request, lookup, std::time::Duration::ZERO);
+                let resp = register_ok(&request, &plan.bindings, now_unix, &tag);
+                self.respond(now, server, &resp);
+            }
+            Ok(plan) => {
+                let waiter = Waiter::RegisterStore {
+                    server,
+                    request: Box::new(request),
+                    bindings: plan.bindings,
+                    lookup,
+                };
+                self.dht
+                    .store(now, self.config.dht_timeout, key, plan.ops, waiter);
+            }
+        }
+    }
+
+    /// A store answer (or its timeout): 200 listing the bindings, or 503.
+    pub(super) fn store_answered(
+        &mut self,
+        now: Instant,
+        pending: Pending,
+        result: Result<(), DhtError>,
+    ) {
+        let Waiter::RegisterStore {
+            server,
+            request,
+            bindings,
+            lookup,
+        } = pending.waiter
+        else {
+            return;
+        };
+        let waited = now.saturating_duration_since(pending.asked_at);
+        self.metrics.register_store.record(waited);
+        if result.is_err() {
+            self.metrics.dht_failures += 1;
+            return self.respond_unavailable(now, server, &request);
+        }
+        self.record_register(&request, lookup, waited);
+        let until = now + self.config.cache_ttl;
+        self.cache.insert(until, now, pending.key, bindings.clone());
+        let tag = new_tag(&mut self.rng);
+        let resp = register_ok(&request, &bindings, self.now_unix(now), &tag);
+        self.respond(now, server, &resp);
+    }
+
+    fn record_register(
+        &mut self,
+        request: &Request,
+        lookup: std::time::Duration,
+        store: std::time::Duration,
+    ) {
+        self.metrics.timing(DhtTiming {
+            call_id: request.headers.call_id().unwrap_or_default().to_owned(),
+            method: Method::Register,
+            lookup,
+            store,
+            cached: false,
+        });
+    }
+
+    /// 503: the DHT failed or did not answer in time; the client may retry.
+    fn respond_unavailable(&mut self, now: Instant, server: TransactionId, request: &Request) {
+        let tag = new_tag(&mut self.rng);
+        let resp = crate::sip::response_for(request, 503, "Service Unavailable", Some(&tag));
+        self.respond(now, server, &resp);
+    }
+
+    /// Sends a final or provisional response through a server transaction, counting it.
+    pub(super) fn respond(&mut self, now: Instant, server: TransactionId, response: &Response) {
+        self.metrics.sent(response.status);
+        // The transaction may have ended (e.g. CANCEL answered first); nothing to send then.
+        let _ = self.layer.send_response(now, server, response);
+    }
+}

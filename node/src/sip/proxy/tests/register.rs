@@ -1,0 +1,129 @@
+//! REGISTER through the DHT outputs.
+
+use super::*;
+
+fn register(user: &str, contact: &str, call_id: &str, cseq: u32, extra: &str) -> String {
+    format!(
+        "REGISTER sip:scope SIP/2.0\nVia: SIP/2.0/UDP {contact};branch=z9hG4bKr{call_id}{cseq};rport\n\
+         Max-Forwards: 70\nFrom: <sip:{user}@scope>;tag=f\nTo: <sip:{user}@scope>\n\
+         Call-ID: {call_id}\nCSeq: {cseq} REGISTER\nContact: <sip:{user}@{contact}>{extra}\n\
+         Content-Length: 0\n\n"
+    )
+}
+
+fn contacts(resp: &Response) -> Vec<String> {
+    resp.headers
+        .get_all(name::CONTACT)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn register_add_refresh_remove() {
+    let mut h = Harness::new();
+    h.send(BOB1, &register("bob", BOB1, "c1", 1, ";expires=300"));
+    let outs = h.outputs();
+    assert!(matches!(&outs[..], [Output::Lookup { key, .. }] if *key == key_of("bob")));
+    assert!(h.sent().is_empty(), "no answer before the DHT replies");
+    h.answer(outs.into_iter().next().unwrap());
+    let outs = h.outputs();
+    assert!(
+        matches!(&outs[..], [Output::Store { ops, .. }] if matches!(&ops[..], [BindingOp::Put { ttl: 300, .. }]))
+    );
+    h.answer(outs.into_iter().next().unwrap());
+    let ok = response_to(&h.sent(), BOB1, 200);
+    assert_eq!(contacts(&ok), [format!("<sip:bob@{BOB1}>;expires=300")]);
+    assert_eq!(h.dht[&key_of("bob")].len(), 1);
+
+    h.now += Duration::from_secs(100);
+    h.send(BOB1, &register("bob", BOB1, "c1", 2, ";expires=600"));
+    h.serve_dht();
+    let ok = response_to(&h.sent(), BOB1, 200);
+    assert_eq!(contacts(&ok), [format!("<sip:bob@{BOB1}>;expires=600")]);
+    assert_eq!(h.dht[&key_of("bob")].len(), 1, "refresh replaces");
+
+    h.send(BOB1, &register("bob", BOB1, "c1", 3, ";expires=0"));
+    h.serve_dht();
+    let ok = response_to(&h.sent(), BOB1, 200);
+    assert!(contacts(&ok).is_empty());
+    assert!(h.dht[&key_of("bob")].is_empty());
+    let m = h.proxy.metrics();
+    assert_eq!(m.requests["REGISTER"], 3);
+    assert_eq!(m.register_lookup.count, 3);
+    assert_eq!(m.register_store.count, 3);
+    assert_eq!(h.proxy.take_dht_timings().len(), 3);
+    h.assert_idle_after_timers();
+}
+
+#[test]
+fn register_errors_and_dht_failures() {
+    let mut h = Harness::new();
+    h.send(BOB1, &register("bob", BOB1, "c1", 1, ";expires=10"));
+    h.serve_dht();
+    let brief = response_to(&h.sent(), BOB1, 423);
+    assert_eq!(brief.headers.get("Min-Expires"), Some("60"));
+    // The DHT never answers: 503 at the deadline, and a late answer is ignored.
+    h.send(BOB1, &register("bob", BOB1, "c2", 1, ""));
+    let Some(Output::Lookup { id, .. }) = h.outputs().pop() else {
+        panic!("lookup expected")
+    };
+    let sent = h.advance(Duration::from_secs(6));
+    assert_eq!(statuses_to(&sent, BOB1), [503]);
+    h.proxy.handle_lookup(h.now, id, Ok(Vec::new()));
+    assert!(h.outputs().is_empty() && h.sent().is_empty());
+    // A store failure is a 503 too.
+    h.send(BOB1, &register("bob", BOB1, "c3", 1, ""));
+    let lookup = h.outputs().pop().unwrap();
+    h.answer(lookup);
+    let Some(Output::Store { id, .. }) = h.outputs().pop() else {
+        panic!("store expected")
+    };
+    h.proxy
+        .handle_store_done(h.now, id, Err(DhtError::Failed("full".into())));
+    assert_eq!(statuses_to(&h.sent(), BOB1), [503]);
+    assert_eq!(h.proxy.metrics().dht_failures, 2);
+    h.assert_idle_after_timers();
+}
+
+#[test]
+fn many_concurrent_registers_with_interleaved_answers() {
+    let mut h = Harness::new();
+    let n = 60;
+    let source = |i: usize| format!("192.0.2.{}:5060", 100 + i);
+    for i in 0..n {
+        h.send(
+            &source(i),
+            &register(&format!("u{i}"), &source(i), &format!("c{i}"), 1, ""),
+        );
+    }
+    let mut lookups = h.outputs();
+    assert_eq!(lookups.len(), n);
+    assert_eq!(h.proxy.dht_pending(), n);
+    // Answer lookups in reverse order, then stores odd ones first.
+    lookups.reverse();
+    for o in lookups {
+        h.answer(o);
+    }
+    let stores = h.outputs();
+    assert_eq!(stores.len(), n);
+    let (odd, even): (Vec<_>, Vec<_>) = stores
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 1);
+    for (_, o) in odd.into_iter().chain(even) {
+        h.now += Duration::from_millis(3);
+        h.answer(o);
+    }
+    let sent = h.sent();
+    for i in 0..n {
+        let ok = response_to(&sent, &source(i), 200);
+        assert_eq!(
+            contacts(&ok),
+            [format!("<sip:u{i}@{}>;expires=3600", source(i))]
+        );
+        assert_eq!(h.dht[&key_of(&format!("u{i}"))].len(), 1);
+    }
+    assert_eq!(h.proxy.metrics().register_store.count, n as u64);
+    assert!(h.proxy.metrics().register_store.max >= Duration::from_millis(3));
+    h.assert_idle_after_timers();
+}
