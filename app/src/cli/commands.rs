@@ -496,7 +496,7 @@ async fn alerts(
                 let line = if json {
                     serde_json::to_string(alert)?
                 } else {
-                    format!("{alert:?}")
+                    alert.to_string()
                 };
                 println!("{line}");
             }
@@ -504,7 +504,7 @@ async fn alerts(
             all.extend(batch);
             return Ok(Output::new(
                 &all,
-                lines(all.iter().map(|a| format!("{a:?}")), "no new alerts"),
+                lines(all.iter().map(ToString::to_string), "no new alerts"),
             ));
         }
     }

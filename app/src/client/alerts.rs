@@ -65,6 +65,31 @@ pub enum Alert {
     },
 }
 
+impl std::fmt::Display for Alert {
+    /// One line for people: what happened, who did it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Alert::News { author, news } => {
+                write!(f, "news in {} from {author}: {}", news.community, news.text)
+            }
+            Alert::Event { author, event } => write!(
+                f,
+                "new event {} in {} by {author}: {}",
+                event.id, event.community, event.title
+            ),
+            Alert::EventSoon { event, starts_in } => {
+                write!(f, "event {} {starts_in}: {}", event.id, event.title)
+            }
+            Alert::Comment { author, comment } => write!(
+                f,
+                "comment by {author} on post {}: {}",
+                comment.post_id, comment.text
+            ),
+            Alert::Message { from, text } => write!(f, "message from {from}: {text}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
     Inbox,

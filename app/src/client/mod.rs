@@ -156,4 +156,6 @@ impl Client {
 }
 
 #[cfg(test)]
+mod cost_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
