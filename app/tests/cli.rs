@@ -109,3 +109,152 @@ async fn commands_against_a_gateway() {
     let _ = std::fs::remove_dir_all(&alice);
     let _ = std::fs::remove_dir_all(&mallory);
 }
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Runs a command that must succeed; returns its stdout.
+async fn ok(home: &Path, gateway: &str, args: &[&str]) -> String {
+    let out = run(home, gateway, args).await;
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_group_runs() {
+    let (url, _task) = support::serve(Arc::new(MemoryDht::new())).await;
+    let (a, b) = (temp_home("flow-a"), temp_home("flow-b"));
+    ok(&a, &url, &["init", "ann"]).await;
+    ok(&b, &url, &["init", "ben"]).await;
+    ok(
+        &a,
+        &url,
+        &[
+            "profile",
+            "set",
+            "--company",
+            "Acme",
+            "--name",
+            "Ann Example",
+        ],
+    )
+    .await;
+    assert!(
+        ok(&b, &url, &["profile", "show", "ann"])
+            .await
+            .contains("Acme")
+    );
+    let card = ok(&b, &url, &["card", "export", "ann"]).await;
+    let card_file = b.join("ann.vcf");
+    std::fs::write(&card_file, &card).unwrap();
+    ok(&b, &url, &["card", "import", card_file.to_str().unwrap()]).await;
+    assert!(
+        ok(&a, &url, &["people", "--company", "acme"])
+            .await
+            .contains("ben")
+    );
+    let post = ok(
+        &a,
+        &url,
+        &["post", "link", "https://example.org", "--title", "Site"],
+    )
+    .await;
+    ok(&b, &url, &["comment", &post, "nice"]).await;
+    assert!(
+        ok(&a, &url, &["comments", &post])
+            .await
+            .contains("ben: nice")
+    );
+    ok(&b, &url, &["follow", "ann"]).await;
+    ok(
+        &a,
+        &url,
+        &["community", "create", "Expo Hall", "--description", "d"],
+    )
+    .await;
+    ok(&b, &url, &["community", "join", "expo-hall"]).await;
+    assert!(
+        ok(&a, &url, &["community", "list"])
+            .await
+            .contains("expo-hall")
+    );
+    assert!(
+        ok(&a, &url, &["community", "show", "expo-hall"])
+            .await
+            .contains("ben")
+    );
+    ok(&a, &url, &["news", "post", "expo-hall", "doors open"]).await;
+    assert!(
+        ok(&b, &url, &["news", "list", "expo-hall"])
+            .await
+            .contains("doors open")
+    );
+    let at = "2030-01-01T10:00:00Z";
+    let event = ok(
+        &a,
+        &url,
+        &[
+            "event",
+            "create",
+            "expo-hall",
+            "--title",
+            "Talk",
+            "--at",
+            at,
+        ],
+    )
+    .await;
+    ok(&b, &url, &["event", "subscribe", &event]).await;
+    assert!(
+        ok(&b, &url, &["event", "list", "expo-hall"])
+            .await
+            .contains("starts in")
+    );
+    let poll = ok(
+        &a,
+        &url,
+        &[
+            "poll",
+            "create",
+            "expo-hall",
+            "Lunch?",
+            "--option",
+            "A",
+            "--option",
+            "B",
+        ],
+    )
+    .await;
+    ok(&b, &url, &["poll", "vote", &poll, "B"]).await;
+    ok(&b, &url, &["poll", "vote", &poll, "B"]).await;
+    let results = ok(&a, &url, &["--json", "poll", "results", &poll]).await;
+    let results: serde_json::Value = serde_json::from_str(&results).unwrap();
+    assert_eq!(results["voters"], 1);
+    assert!(ok(&b, &url, &["feed"]).await.contains("doors open"));
+    ok(&a, &url, &["message", "ben", "psst"]).await;
+    assert!(ok(&b, &url, &["inbox"]).await.contains("ann: psst"));
+    ok(&b, &url, &["presence", "set", "busy", "--note", "talking"]).await;
+    assert!(ok(&a, &url, &["presence", "ben"]).await.contains("busy"));
+    assert!(
+        ok(&a, &url, &["search", "content", "doors"])
+            .await
+            .contains("expo-hall")
+    );
+    assert!(
+        ok(&a, &url, &["search", "communities", "expo"])
+            .await
+            .contains("expo-hall")
+    );
+    assert!(
+        ok(&a, &url, &["search", "people", "ann"])
+            .await
+            .contains("ann")
+    );
+    ok(&a, &url, &["services"]).await;
+    ok(&b, &url, &["alerts"]).await;
+    let bad = run(&b, &url, &["news", "post", "nowhere", "x"]).await;
+    assert!(!bad.status.success() && stderr(&bad).contains("no such community"));
+    let _ = std::fs::remove_dir_all(&a);
+    let _ = std::fs::remove_dir_all(&b);
+}

@@ -247,6 +247,12 @@ async fn social(client: &Client, command: &Command) -> Result<Output> {
             ))
         }
         Command::Feed { page } => feed(client, *page).await,
+        other => talk(client, other).await,
+    }
+}
+
+async fn talk(client: &Client, command: &Command) -> Result<Output> {
+    match command {
         Command::Message { user, text } => {
             client.send_message(user, text).await?;
             Ok(Output::new(
