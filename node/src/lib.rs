@@ -9,6 +9,7 @@
 //! on real sockets with tokio; [`sim`] drives the very same code in virtual time.
 
 pub mod discovery;
+pub mod embedded;
 pub mod gateway;
 pub mod http;
 pub mod overlay;
