@@ -13,7 +13,9 @@ case "$mode" in
   run) packages=(build-essential pkg-config) ;;
   # procps: the tests signal daemons with kill(1); iproute2 and curl: the (ignored by
   # default, root-only) mDNS test between network namespaces.
-  test) packages=(build-essential pkg-config procps iproute2 curl) ;;
+  # mesa-vulkan-drivers: a CPU adapter for the GUI snapshot tests; xvfb, xdotool, x11-utils and
+  # imagemagick: the test that runs the real window headless.
+  test) packages=(build-essential pkg-config procps iproute2 curl mesa-vulkan-drivers xvfb xdotool x11-utils imagemagick) ;;
   *)
     echo "usage: $0 run|test" >&2
     exit 2

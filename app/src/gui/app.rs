@@ -183,6 +183,9 @@ impl WhatsUpApp {
             self.themed = true;
         }
         self.thumbs.begin_frame();
+        if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Q)) {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         self.advance_phase();
         match &mut self.phase {
             Phase::Connecting { why, .. } => connecting_ui(ui, why),

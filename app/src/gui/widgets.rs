@@ -44,19 +44,18 @@ pub fn field(ui: &mut egui::Ui, label: &str, text: &mut String) -> egui::Respons
     .inner
 }
 
-/// A one-line field with a hint and no visible label (search boxes); `name` is its
-/// accessible name.
+/// A search box: a short visible label (its accessible name) and a wide field with a hint.
 pub fn search_box(ui: &mut egui::Ui, name: &str, hint: &str, text: &mut String) -> egui::Response {
-    let response = ui.add(
-        egui::TextEdit::singleline(text)
-            .hint_text(hint)
-            .desired_width(f32::INFINITY),
-    );
-    let name = name.to_owned();
-    response.widget_info(move || {
-        egui::WidgetInfo::labeled(egui::WidgetType::TextEdit, true, name.clone())
-    });
-    response
+    ui.horizontal(|ui| {
+        let label = ui.label(format!("🔍 {name}"));
+        ui.add(
+            egui::TextEdit::singleline(text)
+                .hint_text(hint)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id)
+    })
+    .inner
 }
 
 /// A multi-line field with a visible label above it.
