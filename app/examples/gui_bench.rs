@@ -17,20 +17,33 @@ use whatsup::gui::settings::Settings;
 use whatsup::gui::{Boot, WhatsUpApp};
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0)))
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")
+                .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
+        })
         .unwrap_or(0)
 }
 
 fn app(client: Client) -> Harness<'static, WhatsUpApp> {
-    let app = WhatsUpApp::new(Backend::new().unwrap(), Boot::Fixed { client, home: None }, Settings::default());
-    Harness::builder().with_size(egui::vec2(1100.0, 720.0)).build_ui_state(|ui, app: &mut WhatsUpApp| app.draw(ui), app)
+    let app = WhatsUpApp::new(
+        Backend::new().unwrap(),
+        Boot::Fixed { client, home: None },
+        Settings::default(),
+    );
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 720.0))
+        .build_ui_state(|ui, app: &mut WhatsUpApp| app.draw(ui), app)
 }
 
 fn user(dht: &Arc<MemoryDht>, name: &str) -> Client {
@@ -44,17 +57,33 @@ fn text_items(n: usize) -> Vec<FeedItem> {
         .map(|i| FeedItem {
             at: 1_767_225_600_000 - i as u64 * 1000,
             author: format!("user{}", i % 50),
-            kind: FeedKind::Post { post: Post { id: format!("{i:016x}"), body: PostBody::Text(format!("Post number {i}: see you at the booth")), at: 0 } },
+            kind: FeedKind::Post {
+                post: Post {
+                    id: format!("{i:016x}"),
+                    body: PostBody::Text(format!("Post number {i}: see you at the booth")),
+                    at: 0,
+                },
+            },
         })
         .collect()
 }
 
 /// Mean and worst frame time (layout + paint + render) while wheel-scrolling through the feed.
-fn scroll(h: &mut Harness<'static, WhatsUpApp>, frames: usize, until_images: bool) -> (Duration, Duration) {
+fn scroll(
+    h: &mut Harness<'static, WhatsUpApp>,
+    frames: usize,
+    until_images: bool,
+) -> (Duration, Duration) {
     h.hover_at(egui::pos2(600.0, 500.0));
     let (mut total, mut worst) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..frames {
-        h.event(egui::Event::MouseWheel { unit: egui::MouseWheelUnit::Point, delta: egui::vec2(0.0, -400.0), modifiers: egui::Modifiers::NONE, phase: egui::TouchPhase::Move });
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -400.0),
+            modifiers: egui::Modifiers::NONE,
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+        });
         let t = Instant::now();
         h.step();
         let _ = h.render();
@@ -80,19 +109,31 @@ fn main() {
     let mut h = app(me.clone());
     h.step();
     let _ = h.render();
-    println!("first frame (app created, laid out and rendered on the CPU adapter): {:?}", t.elapsed());
+    println!(
+        "first frame (app created, laid out and rendered on the CPU adapter): {:?}",
+        t.elapsed()
+    );
 
-    h.state_mut().views_mut().content.set_items(text_items(10_000));
+    h.state_mut()
+        .views_mut()
+        .content
+        .set_items(text_items(10_000));
     h.step();
     let (mean, worst) = scroll(&mut h, 120, false);
-    println!("scrolling 10,000 text posts: mean frame {mean:?}, worst {worst:?} (120 frames, 400 pt per frame)");
+    println!(
+        "scrolling 10,000 text posts: mean frame {mean:?}, worst {worst:?} (120 frames, 400 pt per frame)"
+    );
 
     let before = rss_kib();
     let images: Vec<FeedItem> = (0..1000u32)
         .map(|i| {
             let png = gradient(240 + i % 64, 160 + i % 48, i);
             let post = block(me.post_image(prepare(png).unwrap(), &format!("photo {i}"))).unwrap();
-            FeedItem { at: post.at, author: "bench".into(), kind: FeedKind::Post { post } }
+            FeedItem {
+                at: post.at,
+                author: "bench".into(),
+                kind: FeedKind::Post { post },
+            }
         })
         .collect();
     let mut h = app(me);
@@ -110,8 +151,12 @@ fn main() {
 }
 
 fn gradient(w: u32, h: u32, seed: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, (seed % 255) as u8]));
+    let image = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, (seed % 255) as u8])
+    });
     let mut out = Vec::new();
-    image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
     out
 }

@@ -23,7 +23,9 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
-        Net { dht: Arc::new(MemoryDht::new()) }
+        Net {
+            dht: Arc::new(MemoryDht::new()),
+        }
     }
 
     fn anonymous(&self) -> Client {
@@ -40,7 +42,11 @@ impl Net {
 }
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 fn profile(client: &Client, full: &str, company: &str, interests: &[&str]) {
@@ -57,7 +63,11 @@ fn profile(client: &Client, full: &str, company: &str, interests: &[&str]) {
 
 fn harness(client: Client) -> Harness<'static, WhatsUpApp> {
     let backend = Backend::new().unwrap();
-    let app = WhatsUpApp::new(backend, Boot::Fixed { client, home: None }, Settings::default());
+    let app = WhatsUpApp::new(
+        backend,
+        Boot::Fixed { client, home: None },
+        Settings::default(),
+    );
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1100.0, 720.0))
         .build_ui_state(|ui, app: &mut WhatsUpApp| app.draw(ui), app);
@@ -135,7 +145,7 @@ fn feed_shows_followed_posts_composes_and_comments() {
     type_into(&mut h, "What's up?", "Hello expo");
     click(&mut h, "Post");
     h.get_by_label("Hello expo");
-    h.get_all_by_label("💬 Comments").next().unwrap().click();
+    h.get_all_by_label("✍ Comments").next().unwrap().click();
     settle(&mut h);
     h.get_by_label("⬅ Back to feed");
     type_into(&mut h, "Your comment", "See you there");
@@ -153,7 +163,7 @@ fn people_search_as_you_type_and_open_a_card() {
     let mut h = harness(net.user("bob"));
     h.state_mut().go(Nav::Screen(Screen::People));
     settle(&mut h);
-    type_into(&mut h, "Find people", "rust");
+    type_into(&mut h, "⚲ Find people", "rust");
     settle(&mut h);
     h.get_by_label("Alice Liddell");
     assert!(h.query_by_label("Carol Danvers").is_none());
@@ -192,10 +202,8 @@ fn communities_create_join_news_and_poll_with_bars() {
     type_into(&mut h, "Name", "rustaceans");
     type_into(&mut h, "Description", "Rust at the expo");
     click(&mut h, "Create");
-    click(&mut h, "Join rustaceans");
-    h.get_by_label("Leave rustaceans");
     click(&mut h, "rustaceans");
-    type_into(&mut h, "News", "Meetup moved to room 4");
+    type_into(&mut h, "Write news", "Meetup moved to room 4");
     click(&mut h, "Publish news");
     h.get_by_label_contains("Meetup moved to room 4");
     click(&mut h, "New poll");
@@ -205,6 +213,12 @@ fn communities_create_join_news_and_poll_with_bars() {
     click(&mut h, "Vote DHT");
     h.get_by_label_contains("1 voter");
     h.snapshot("community");
+    click(&mut h, "⬅ All communities");
+    // The creator is a member; leaving turns the button into "Join". (Joining again after
+    // leaving is not tested: the client library re-puts an identical membership record, which
+    // the DHT's removal tombstone then hides — reported to the client library.)
+    click(&mut h, "Leave rustaceans");
+    h.get_by_label("Join rustaceans");
 }
 
 #[test]
@@ -215,7 +229,7 @@ fn search_groups_people_posts_and_communities() {
     block(alice.post_text("overlay routing explained")).unwrap();
     let mut h = harness(net.user("bob"));
     click(&mut h, "Search");
-    type_into(&mut h, "Search everything", "overlay");
+    type_into(&mut h, "⚲ Search everything", "overlay");
     settle(&mut h);
     h.get_by_label("People (1)");
     h.get_by_label("Posts and news (1)");
@@ -264,8 +278,20 @@ fn alerts_ring_the_bell_and_open_what_they_are_about() {
 #[test]
 fn super_node_toggle_shows_the_verdict_and_starts_and_stops_the_node() {
     let net = Net::new();
-    let settings = Settings { overlay_port: 0, gateway_port: 0, sip_port: 0, ..Settings::default() };
-    let app = WhatsUpApp::new(Backend::new().unwrap(), Boot::Fixed { client: net.user("zed"), home: None }, settings);
+    let settings = Settings {
+        overlay_port: 0,
+        gateway_port: 0,
+        sip_port: 0,
+        ..Settings::default()
+    };
+    let app = WhatsUpApp::new(
+        Backend::new().unwrap(),
+        Boot::Fixed {
+            client: net.user("zed"),
+            home: None,
+        },
+        settings,
+    );
     let mut h = Harness::builder()
         .with_size(egui::vec2(1100.0, 720.0))
         .build_ui_state(|ui, app: &mut WhatsUpApp| app.draw(ui), app);
@@ -295,7 +321,10 @@ fn settings_validate_ports_and_save() {
     h.step();
     h.get_by_label("SIP port").type_text("");
     click(&mut h, "Save settings");
-    assert_eq!(h.state().settings().theme, whatsup::gui::settings::ThemeChoice::Dark);
+    assert_eq!(
+        h.state().settings().theme,
+        whatsup::gui::settings::ThemeChoice::Dark
+    );
 }
 
 /// A small PNG with a gradient (the feed's image post).
@@ -304,6 +333,8 @@ fn whatsup_png(width: u32, height: u32) -> Vec<u8> {
         image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 0x80])
     });
     let mut out = Vec::new();
-    image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
     out
 }

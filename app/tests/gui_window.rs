@@ -8,7 +8,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 struct Kill(Child);
@@ -28,8 +33,15 @@ fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
 }
 
 fn window_id(display: &str) -> Option<String> {
-    let out = Command::new("xdotool").args(["search", "--name", "What's UP"]).env("DISPLAY", display).output().ok()?;
-    String::from_utf8_lossy(&out.stdout).lines().next().map(str::to_owned)
+    let out = Command::new("xdotool")
+        .args(["search", "--name", "What's UP"])
+        .env("DISPLAY", display)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .map(str::to_owned)
 }
 
 /// Distinct colours in a screenshot: a blank screen has one.
@@ -46,12 +58,27 @@ fn colours(path: &Path) -> usize {
 fn the_window_renders_and_closes_cleanly_under_xvfb() {
     for tool in ["Xvfb", "xdotool", "import"] {
         if !have(tool) {
-            eprintln!("SKIPPED: {tool} is not installed (apt-get install xvfb xdotool imagemagick)");
+            eprintln!(
+                "SKIPPED: {tool} is not installed (apt-get install xvfb xdotool imagemagick)"
+            );
             return;
         }
     }
     let display = format!(":{}", 90 + std::process::id() % 100);
-    let _xvfb = Kill(Command::new("Xvfb").args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"]).stderr(Stdio::null()).spawn().unwrap());
+    let _xvfb = Kill(
+        Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     std::thread::sleep(Duration::from_millis(500));
     let home = std::env::temp_dir().join(format!("whatsup-xvfb-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
@@ -77,14 +104,27 @@ fn the_window_renders_and_closes_cleanly_under_xvfb() {
     eprintln!("window mapped after {:?}", started.elapsed());
     std::thread::sleep(Duration::from_secs(2));
     let shot = home.join("shot.png");
-    let status = Command::new("import").args(["-window", "root"]).arg(&shot).env("DISPLAY", &display).status().unwrap();
+    let status = Command::new("import")
+        .args(["-window", "root"])
+        .arg(&shot)
+        .env("DISPLAY", &display)
+        .status()
+        .unwrap();
     assert!(status.success());
     let n = colours(&shot);
     assert!(n > 8, "the screenshot looks blank ({n} colours)");
     let id = id.unwrap();
     // No window manager under Xvfb: focus by hand, then the app's own Ctrl+Q closes it.
-    Command::new("xdotool").args(["windowfocus", "--sync", &id]).env("DISPLAY", &display).status().unwrap();
-    Command::new("xdotool").args(["key", "--window", &id, "ctrl+q"]).env("DISPLAY", &display).status().unwrap();
+    Command::new("xdotool")
+        .args(["windowfocus", "--sync", &id])
+        .env("DISPLAY", &display)
+        .status()
+        .unwrap();
+    Command::new("xdotool")
+        .args(["key", "--window", &id, "ctrl+q"])
+        .env("DISPLAY", &display)
+        .status()
+        .unwrap();
     let mut code = None;
     wait_for("the app to exit", Duration::from_secs(15), || {
         code = app.0.try_wait().unwrap();

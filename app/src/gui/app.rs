@@ -338,12 +338,7 @@ fn side_bar(ui: &mut egui::Ui, current: Screen, views: &Views, cx: &mut Cx<'_>) 
                 let response = ui.add(button);
                 let name = screen.title();
                 response.widget_info(move || {
-                    egui::WidgetInfo::selected(
-                        egui::WidgetType::Button,
-                        true,
-                        current == screen,
-                        name,
-                    )
+                    egui::WidgetInfo::selected(egui::Role::Button, true, current == screen, name)
                 });
                 if response.clicked() {
                     cx.go(Nav::Screen(screen));

@@ -88,6 +88,13 @@ impl Backend {
             .clone()
     }
 
+    /// A handle that only wakes the UI, for long-lived tasks: it holds no runtime, so a task
+    /// that outlives the app never drops the runtime from inside itself.
+    #[must_use]
+    pub fn waker(&self) -> Waker {
+        Waker(Arc::clone(&self.ctx))
+    }
+
     /// Wakes the UI for one frame.
     pub fn repaint(&self) {
         wake(&self.ctx);
@@ -169,5 +176,16 @@ impl Backend {
 fn wake(ctx: &Mutex<Option<egui::Context>>) {
     if let Some(ctx) = ctx.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
         ctx.request_repaint();
+    }
+}
+
+/// Wakes the UI from any thread (see [`Backend::waker`]).
+#[derive(Clone, Debug)]
+pub struct Waker(Arc<Mutex<Option<egui::Context>>>);
+
+impl Waker {
+    /// Requests one repaint.
+    pub fn wake(&self) {
+        wake(&self.0);
     }
 }

@@ -91,14 +91,14 @@ impl Screen {
     #[must_use]
     pub fn icon(self) -> &'static str {
         match self {
-            Screen::Content => "🏠",
-            Screen::People => "👥",
-            Screen::Communities => "🏛",
-            Screen::Search => "🔍",
-            Screen::Messages => "💬",
-            Screen::Alerts => "🔔",
-            Screen::Profile => "👤",
-            Screen::SuperNode => "🖧",
+            Screen::Content => "⌂",
+            Screen::People => "⚇",
+            Screen::Communities => "❖",
+            Screen::Search => "⚲",
+            Screen::Messages => "✍",
+            Screen::Alerts => "⚑",
+            Screen::Profile => "☺",
+            Screen::SuperNode => "⬢",
             Screen::Settings => "⚙",
         }
     }

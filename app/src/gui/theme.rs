@@ -85,7 +85,7 @@ pub fn app_icon() -> Option<egui::IconData> {
 
 /// Draws the app's logo at `size` points (decoded once, kept in egui's memory).
 pub fn logo(ui: &mut egui::Ui, size: f32) {
-    let id = egui::Id::new("whatsup-logo");
+    let id = egui::Id::unique("whatsup-logo");
     let texture = ui.ctx().data(|d| d.get_temp::<egui::TextureHandle>(id));
     let texture = texture.or_else(|| {
         let icon = app_icon()?;

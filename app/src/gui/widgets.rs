@@ -47,7 +47,7 @@ pub fn field(ui: &mut egui::Ui, label: &str, text: &mut String) -> egui::Respons
 /// A search box: a short visible label (its accessible name) and a wide field with a hint.
 pub fn search_box(ui: &mut egui::Ui, name: &str, hint: &str, text: &mut String) -> egui::Response {
     ui.horizontal(|ui| {
-        let label = ui.label(format!("🔍 {name}"));
+        let label = ui.label(format!("⚲ {name}"));
         ui.add(
             egui::TextEdit::singleline(text)
                 .hint_text(hint)
@@ -84,7 +84,7 @@ pub fn chip(ui: &mut egui::Ui, text: &str, removable: bool) -> bool {
                     let cross = ui.small_button("✖").on_hover_text("Remove");
                     let name = format!("Remove {text}");
                     cross.widget_info(move || {
-                        egui::WidgetInfo::labeled(egui::WidgetType::Button, true, name.clone())
+                        egui::WidgetInfo::labeled(egui::Role::Button, true, name.clone())
                     });
                     removed = cross.clicked();
                 }

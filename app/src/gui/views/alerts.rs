@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::client::alerts::{Alert, Alerts};
 
-use super::super::backend::Backend;
+use super::super::backend::{Backend, Waker};
 use super::super::settings::Settings;
 use super::super::{Cx, Nav, View, notify, theme, widgets};
 
@@ -38,7 +38,7 @@ impl AlertsView {
         self.rx = Some(rx);
         *self.cursor.lock().unwrap_or_else(PoisonError::into_inner) = cursor.to_owned();
         let saved = Arc::clone(&self.cursor);
-        let waker = backend.clone();
+        let waker = backend.waker();
         let start = cursor.to_owned();
         self.task = Some(
             backend
@@ -116,7 +116,7 @@ async fn follow(
     cursor: String,
     tx: Sender<(u64, Alert)>,
     saved: Arc<Mutex<String>>,
-    waker: Backend,
+    waker: Waker,
 ) {
     let mut alerts = loop {
         match Alerts::start(&client, &cursor).await {
@@ -139,7 +139,7 @@ async fn follow(
                     }
                 }
                 if any {
-                    waker.repaint();
+                    waker.wake();
                 }
             }
             Err(e) => {

@@ -100,7 +100,7 @@ impl CommunitiesView {
                     let text = if member { "Leave" } else { "Join" };
                     let button = ui.button(text);
                     button.widget_info(move || {
-                        egui::WidgetInfo::labeled(egui::WidgetType::Button, true, label.clone())
+                        egui::WidgetInfo::labeled(egui::Role::Button, true, label.clone())
                     });
                     if button.clicked() && self.membership.is_none() {
                         let name = community.name.clone();

@@ -80,7 +80,7 @@ impl CommunityView {
                 news.text
             ));
         }
-        widgets::field(ui, "News", &mut self.news);
+        widgets::field(ui, "Write news", &mut self.news);
         if ui.button("Publish news").clicked() {
             let (id, text) = (page.community.id.clone(), self.news.trim().to_owned());
             self.news.clear();
@@ -97,7 +97,7 @@ impl CommunityView {
         for event in &page.events {
             ui.horizontal(|ui| {
                 ui.label(format!(
-                    "📅 {} — {} · {}",
+                    "⚐ {} — {} · {}",
                     event.title,
                     event.place,
                     events::starts_in(event.starts_at, now)
@@ -105,7 +105,7 @@ impl CommunityView {
                 let label = format!("Subscribe to {}", event.title);
                 let button = ui.small_button("Subscribe");
                 button.widget_info(move || {
-                    egui::WidgetInfo::labeled(egui::WidgetType::Button, true, label.clone())
+                    egui::WidgetInfo::labeled(egui::Role::Button, true, label.clone())
                 });
                 if button.clicked() {
                     let id = event.id.clone();
@@ -184,7 +184,7 @@ fn poll_ui(ui: &mut egui::Ui, results: &Results) -> Option<String> {
                 let label = format!("Vote {option}");
                 let button = ui.small_button("Vote");
                 button.widget_info(move || {
-                    egui::WidgetInfo::labeled(egui::WidgetType::Button, true, label.clone())
+                    egui::WidgetInfo::labeled(egui::Role::Button, true, label.clone())
                 });
                 if button.clicked() {
                     vote = Some(option.clone());

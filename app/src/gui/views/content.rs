@@ -215,10 +215,10 @@ fn body(ui: &mut egui::Ui, cx: &mut Cx<'_>, item: &FeedItem, now: u64) {
     match &item.kind {
         FeedKind::Post { post } => post_body(ui, cx, post),
         FeedKind::News { news } => {
-            ui.add(egui::Label::new(format!("📰 {}", news.text)).truncate());
+            ui.add(egui::Label::new(format!("☰ {}", news.text)).truncate());
         }
         FeedKind::Event { event } => {
-            ui.add(egui::Label::new(format!("📅 {} — {}", event.title, event.place)).truncate());
+            ui.add(egui::Label::new(format!("⚐ {} — {}", event.title, event.place)).truncate());
             ui.weak(crate::client::events::starts_in(event.starts_at, now));
         }
     }
@@ -250,11 +250,14 @@ fn post_body(ui: &mut egui::Ui, cx: &mut Cx<'_>, post: &Post) {
                     let text = if title.is_empty() { url } else { title };
                     ui.hyperlink_to(text, url);
                 }
+                PostBody::Image { caption, .. } => {
+                    ui.add(egui::Label::new(caption).truncate());
+                }
                 other => {
                     ui.add(egui::Label::new(other.summary()).truncate());
                 }
             }
-            if ui.small_button("💬 Comments").clicked() {
+            if ui.small_button("✍ Comments").clicked() {
                 cx.go(Nav::Post(post.id.clone()));
             }
         });

@@ -132,7 +132,7 @@ impl MessagesView {
 
     fn chat_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, with: &str) {
         ui.label(theme::heading(format!("Chat with {with}")));
-        ui.weak("🔒 End-to-end encrypted: only you and they can read these messages.");
+        ui.weak("⚷ End-to-end encrypted: only you and they can read these messages.");
         let mut lines: Vec<(bool, &Message)> = self
             .inbox
             .iter()

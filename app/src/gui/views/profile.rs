@@ -254,29 +254,40 @@ fn export(profile: &Profile) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+impl ProfileView {
+    /// The editor for my card.
+    fn edit_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        let (mut save, mut cancel) = (false, false);
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.label(theme::heading("Edit your card"));
+            if let Some(form) = &mut self.form {
+                form.ui(ui, cx, &self.name);
+            }
+            ui.horizontal(|ui| {
+                save = ui.button(theme::strong("Save card")).clicked();
+                cancel = ui.button("Cancel").clicked();
+            });
+            if self.saving.is_some() {
+                widgets::working(ui, "Saving…");
+            }
+        });
+        if cancel {
+            self.form = None;
+        } else if let (true, Some(form)) = (save, &self.form) {
+            let update = form.update();
+            self.saving = Some(
+                cx.backend
+                    .request(move |c| async move { c.set_profile(update).await }),
+            );
+        }
+    }
+}
+
 impl View for ProfileView {
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         self.poll(cx);
-        if let Some(form) = &mut self.form {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                ui.label(theme::heading("Edit your card"));
-                form.ui(ui, cx, &self.name);
-                ui.horizontal(|ui| {
-                    if ui.button(theme::strong("Save card")).clicked() {
-                        let update = form.update();
-                        self.saving = Some(
-                            cx.backend
-                                .request(move |c| async move { c.set_profile(update).await }),
-                        );
-                    }
-                    if ui.button("Cancel").clicked() {
-                        self.form = None;
-                    }
-                });
-                if self.saving.is_some() {
-                    widgets::working(ui, "Saving…");
-                }
-            });
+        if self.form.is_some() {
+            self.edit_ui(ui, cx);
             return;
         }
         let Some(person) = self.person.clone() else {

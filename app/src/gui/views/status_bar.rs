@@ -62,7 +62,7 @@ impl StatusBar {
                 ui.label(link_text(&self.status, self.dht.is_some()));
                 if serving {
                     ui.separator();
-                    ui.colored_label(theme::ONLINE, "🖧 serving as super-node");
+                    ui.colored_label(theme::ONLINE, "⬢ serving as super-node");
                 }
                 if let Some(notice) = cx.notice.clone() {
                     ui.separator();

@@ -20,7 +20,7 @@ pub fn show(ui: &mut egui::Ui, views: &mut Views, cx: &mut Cx<'_>) {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 bell(ui, views, cx);
                 presence_picker(ui, cx);
-                ui.label(cx.me);
+                ui.label(theme::strong(cx.me));
             });
         });
     });
@@ -29,9 +29,9 @@ pub fn show(ui: &mut egui::Ui, views: &mut Views, cx: &mut Cx<'_>) {
 fn bell(ui: &mut egui::Ui, views: &mut Views, cx: &mut Cx<'_>) {
     let count = views.alerts.unread();
     let text = if count > 0 {
-        format!("🔔 {count}")
+        format!("⚑ {count}")
     } else {
-        "🔔".to_owned()
+        "⚑".to_owned()
     };
     let button = egui::Button::new(egui::RichText::new(text).color(if count > 0 {
         theme::ACCENT
@@ -40,31 +40,27 @@ fn bell(ui: &mut egui::Ui, views: &mut Views, cx: &mut Cx<'_>) {
     }));
     let response = ui.add(button);
     let name = format!("Alerts: {count} new");
-    response.widget_info(move || {
-        egui::WidgetInfo::labeled(egui::WidgetType::Button, true, name.clone())
-    });
+    response.widget_info(move || egui::WidgetInfo::labeled(egui::Role::Button, true, name.clone()));
     if response.clicked() {
         cx.go(Nav::Screen(Screen::Alerts));
     }
 }
 
 fn presence_picker(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    let id = egui::Id::new("my-presence");
+    let id = egui::Id::unique("my-presence");
     let mut state = ui
         .ctx()
         .data(|d| d.get_temp::<State>(id))
         .unwrap_or(State::Online);
     let before = state;
-    let label = ui.label("Presence");
-    egui::ComboBox::from_id_salt(id)
+    // In this right-to-left bar, `from_label` puts the label left of the box and names it.
+    egui::ComboBox::from_label("Presence")
         .selected_text(widgets::presence_word(state))
         .show_ui(ui, |ui| {
             for s in [State::Online, State::Away, State::Busy, State::Offline] {
                 ui.selectable_value(&mut state, s, widgets::presence_word(s));
             }
-        })
-        .response
-        .labelled_by(label.id);
+        });
     if state != before {
         ui.ctx().data_mut(|d| d.insert_temp(id, state));
         let _ = cx
