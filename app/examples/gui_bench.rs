@@ -38,7 +38,10 @@ fn rss_kib() -> u64 {
 fn app(client: Client) -> Harness<'static, WhatsUpApp> {
     let app = WhatsUpApp::new(
         Backend::new().unwrap(),
-        Boot::Fixed { client, home: None },
+        Boot::Fixed {
+            client: Box::new(client),
+            home: None,
+        },
         Settings::default(),
     );
     Harness::builder()

@@ -65,7 +65,10 @@ fn harness(client: Client) -> Harness<'static, WhatsUpApp> {
     let backend = Backend::new().unwrap();
     let app = WhatsUpApp::new(
         backend,
-        Boot::Fixed { client, home: None },
+        Boot::Fixed {
+            client: Box::new(client),
+            home: None,
+        },
         Settings::default(),
     );
     let mut harness = Harness::builder()
@@ -287,7 +290,7 @@ fn super_node_toggle_shows_the_verdict_and_starts_and_stops_the_node() {
     let app = WhatsUpApp::new(
         Backend::new().unwrap(),
         Boot::Fixed {
-            client: net.user("zed"),
+            client: Box::new(net.user("zed")),
             home: None,
         },
         settings,
@@ -301,7 +304,7 @@ fn super_node_toggle_shows_the_verdict_and_starts_and_stops_the_node() {
     click(&mut h, "Serve as super-node");
     h.get_by_label("Node ID");
     assert!(h.state().settings().serve_super_node);
-    h.snapshot("super_node");
+    // No snapshot here: node ID, ports, traffic and free memory differ on every run.
     click(&mut h, "Serve as super-node");
     h.get_by_label_contains("Left the overlay");
     assert!(!h.state().settings().serve_super_node);

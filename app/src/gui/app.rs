@@ -25,8 +25,8 @@ pub enum Boot {
     /// A client given up front (tests, benchmarks): with an identity it opens on the feed,
     /// without one on the first-run screen.
     Fixed {
-        /// The client.
-        client: Client,
+        /// The client (boxed: it is much larger than a path).
+        client: Box<Client>,
         /// Where a new identity is saved (none in tests).
         home: Option<PathBuf>,
     },
@@ -102,6 +102,7 @@ impl WhatsUpApp {
                 )
             }
             Boot::Fixed { client, home } => {
+                let client = *client;
                 let me = client.me().map(|m| m.username.clone()).unwrap_or_default();
                 let phase = if me.is_empty() {
                     Phase::FirstRun(Box::new(FirstRun::new(client.clone(), home.clone())))

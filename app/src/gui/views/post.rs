@@ -7,13 +7,16 @@ use super::super::backend::{Backend, Pending, take};
 use super::super::thumbs;
 use super::super::{Cx, Nav, Screen, View, theme, widgets};
 
+/// A post and its comments, with their authors.
+type Loaded = (AuthoredPost, Vec<(String, Comment)>);
+
 /// The post screen (inside Content).
 #[derive(Default)]
 pub struct PostView {
     id: String,
     post: Option<AuthoredPost>,
     comments: Vec<(String, Comment)>,
-    loading: Option<Pending<(AuthoredPost, Vec<(String, Comment)>)>>,
+    loading: Option<Pending<Loaded>>,
     full: Option<Pending<egui::ColorImage>>,
     texture: Option<egui::TextureHandle>,
     comment: String,
