@@ -79,6 +79,7 @@ fn scroll(
 ) -> (Duration, Duration) {
     h.hover_at(egui::pos2(600.0, 500.0));
     let (mut total, mut worst) = (Duration::ZERO, Duration::ZERO);
+    let (mut ui_total, mut ui_worst) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..frames {
         h.event(egui::Event::MouseWheel {
             unit: egui::MouseWheelUnit::Point,
@@ -89,6 +90,9 @@ fn scroll(
         });
         let t = Instant::now();
         h.step();
+        let ui_dt = t.elapsed();
+        ui_total += ui_dt;
+        ui_worst = ui_worst.max(ui_dt);
         let _ = h.render();
         let dt = t.elapsed();
         total += dt;
@@ -101,10 +105,63 @@ fn scroll(
             }
         }
     }
+    println!(
+        "  egui frame alone (layout + tessellation): mean {:?}, worst {ui_worst:?}",
+        ui_total / frames as u32
+    );
     (total / frames as u32, worst)
 }
 
+/// CPU used by the real binary under Xvfb over 10 s with nothing happening, in percent of
+/// one core; `None` without Xvfb.
+fn idle_cpu() -> Option<f64> {
+    use std::process::{Command, Stdio};
+    let display = format!(":{}", 190 + std::process::id() % 50);
+    let mut xvfb = Command::new("Xvfb")
+        .args([display.as_str(), "-screen", "0", "1280x800x24"])
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_millis(500));
+    let home = std::env::temp_dir().join(format!("whatsup-idle-{}", std::process::id()));
+    let exe = std::env::current_exe()
+        .ok()?
+        .parent()?
+        .parent()?
+        .join("whatsup");
+    let mut app = Command::new(exe)
+        .arg("--home")
+        .arg(&home)
+        .env("DISPLAY", &display)
+        .env("XDG_CONFIG_HOME", home.join("c"))
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_secs(8));
+    let ticks = |pid: u32| -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    };
+    let before = ticks(app.id());
+    std::thread::sleep(Duration::from_secs(10));
+    let after = ticks(app.id());
+    let _ = app.kill();
+    let _ = xvfb.kill();
+    let _ = std::fs::remove_dir_all(&home);
+    // 100 clock ticks per second on Linux.
+    Some((after? - before?) as f64 / 10.0)
+}
+
 fn main() {
+    match idle_cpu() {
+        Some(cpu) => println!(
+            "idle CPU of the real window under Xvfb (10 s, after 8 s of start-up): {cpu:.1} % of one core"
+        ),
+        None => {
+            println!("idle CPU: skipped (Xvfb or the whatsup binary not found; build it first)")
+        }
+    }
     let dht = Arc::new(MemoryDht::new());
     let me = user(&dht, "bench");
 
