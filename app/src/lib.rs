@@ -3,4 +3,6 @@
 //! [`client`] is the whole social network as DHT operations, with no user interface in it;
 //! the `whatsup` command line (and later the desktop app) sit on top of it.
 
+#![warn(missing_docs)]
+
 pub mod client;
