@@ -30,7 +30,19 @@ pub async fn run(cli: Cli) -> Result<Output> {
         _ => {}
     }
     let me = Identity::load(&home)?;
-    let client = connect(&cli, Some(me)).await?;
+    let connection = connect(&cli, &home, Some(me)).await?;
+    let output = dispatch(&connection.client, &cli, &home, command).await?;
+    connection.remember();
+    Ok(output)
+}
+
+async fn dispatch(
+    client: &Client,
+    cli: &Cli,
+    home: &std::path::Path,
+    command: &Command,
+) -> Result<Output> {
+    let client = client.clone();
     match command {
         Command::Profile(cmd) => profile(&client, cmd).await,
         Command::Card(cmd) => card(&client, cmd).await,
@@ -42,7 +54,7 @@ pub async fn run(cli: Cli) -> Result<Output> {
         Command::Poll(cmd) => poll(&client, cmd).await,
         Command::Presence(args) => presence(&client, args).await,
         Command::Alerts { follow, timeout } => {
-            alerts(&client, &home, *follow, *timeout, cli.json).await
+            alerts(&client, home, *follow, *timeout, cli.json).await
         }
         other => social(&client, other).await,
     }
@@ -50,9 +62,10 @@ pub async fn run(cli: Cli) -> Result<Output> {
 
 async fn init(cli: &Cli, home: &std::path::Path, username: &str) -> Result<Output> {
     let me = Identity::load_or_generate(home, username)?;
-    let client = connect(cli, Some(me.clone())).await?;
-    client.claim_username().await?;
+    let connection = connect(cli, home, Some(me.clone())).await?;
+    connection.client.claim_username().await?;
     me.save(home)?;
+    connection.remember();
     let key = hex::encode(me.verifying_key().as_bytes());
     let value = json!({ "username": me.username, "key": key, "home": home });
     Ok(Output::new(

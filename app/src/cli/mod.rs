@@ -5,7 +5,7 @@ pub mod args;
 mod commands;
 mod output;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,27 +26,75 @@ pub fn home(cli: &Cli) -> Result<PathBuf> {
     }
 }
 
-/// A client on the gateways given or discovered, as the identity in `home` if there is one.
-pub async fn connect(cli: &Cli, me: Option<Identity>) -> Result<Client> {
-    let gateways: Vec<String> = match &cli.gateway {
-        Some(list) => list
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None => tokio::task::spawn_blocking(|| discovery::discover(DISCOVERY_WAIT))
-            .await
-            .context("discovery task failed")?
-            .unwrap_or_else(|e| {
-                tracing::warn!(%e, "mDNS discovery failed");
-                Vec::new()
-            }),
-    };
-    if gateways.is_empty() {
+/// File in the home that remembers the gateways that worked, so the next run need not wait
+/// for mDNS.
+const GATEWAYS_FILE: &str = "gateways.txt";
+
+/// The gateways to try: `--gateway`, else those remembered in `home`, else found by mDNS.
+async fn gateways(cli: &Cli, home: &Path) -> Result<Vec<String>> {
+    if let Some(list) = &cli.gateway {
+        return Ok(split(list));
+    }
+    let remembered = std::fs::read_to_string(home.join(GATEWAYS_FILE)).unwrap_or_default();
+    let remembered: Vec<String> = remembered.lines().flat_map(split).collect();
+    if !remembered.is_empty() {
+        return Ok(remembered);
+    }
+    let found = tokio::task::spawn_blocking(|| discovery::discover(DISCOVERY_WAIT))
+        .await
+        .context("discovery task failed")?;
+    Ok(found.unwrap_or_else(|e| {
+        tracing::warn!(%e, "mDNS discovery failed");
+        Vec::new()
+    }))
+}
+
+fn split(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// A connection: the client, and the gateway DHT underneath (to remember what worked).
+pub struct Connection {
+    /// The client.
+    pub client: Client,
+    dht: Arc<GatewayDht>,
+    remember: Option<PathBuf>,
+}
+
+impl Connection {
+    /// Saves the gateways that worked for the next run (only when found without `--gateway`).
+    pub fn remember(&self) {
+        if let Some(path) = &self.remember {
+            let text = self.dht.gateways().join("\n");
+            if let Err(e) = std::fs::write(path, text) {
+                tracing::warn!(%e, "cannot remember gateways");
+            }
+        }
+    }
+}
+
+/// A client on the gateways given, remembered or discovered, acting as `me`.
+pub async fn connect(cli: &Cli, home: &Path, me: Option<Identity>) -> Result<Connection> {
+    let list = gateways(cli, home).await?;
+    if list.is_empty() {
         bail!("no super-node reachable: none found by mDNS; give --gateway URL");
     }
-    let dht = GatewayDht::new(gateways)?;
-    Ok(Client::new(Arc::new(dht), me))
+    let mut dht = GatewayDht::new(list)?;
+    let mut remember = None;
+    if cli.gateway.is_none() {
+        dht = dht.with_rediscovery();
+        remember = home.exists().then(|| home.join(GATEWAYS_FILE));
+    }
+    let dht = Arc::new(dht);
+    let client = Client::new(dht.clone(), me);
+    Ok(Connection {
+        client,
+        dht,
+        remember,
+    })
 }
 
 /// Runs the parsed command.

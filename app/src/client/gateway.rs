@@ -37,6 +37,7 @@ pub struct GatewayDht {
     http: reqwest::Client,
     gateways: Mutex<Vec<String>>,
     preferred: AtomicUsize,
+    rediscover: bool,
 }
 
 impl GatewayDht {
@@ -57,7 +58,27 @@ impl GatewayDht {
             http,
             gateways: Mutex::new(gateways.into_iter().map(normalize_url).collect()),
             preferred: AtomicUsize::new(0),
+            rediscover: false,
         })
+    }
+
+    /// Also looks for gateways by mDNS ([`super::discovery`]) when every known one has failed,
+    /// so a client that found its super-nodes that way keeps working as they come and go.
+    #[must_use]
+    pub fn with_rediscovery(mut self) -> Self {
+        self.rediscover = true;
+        self
+    }
+
+    /// The known gateways, the preferred one first (to remember for the next run).
+    #[must_use]
+    pub fn gateways(&self) -> Vec<String> {
+        let mut list = self.lock().clone();
+        let preferred = self.preferred.load(Ordering::Relaxed);
+        if preferred < list.len() {
+            list.rotate_left(preferred);
+        }
+        list
     }
 
     /// Adds gateways learnt later (e.g. by mDNS); duplicates are ignored.
@@ -89,12 +110,37 @@ impl GatewayDht {
     /// TTL), so resending after a lost reply is safe.
     async fn call(&self, request: &Request, timeout: Duration) -> Result<Response, DhtError> {
         let body = encode_request(request);
+        match self.try_all(request, &body, timeout).await {
+            Err(DhtError::Unreachable(why)) if self.rediscover => {
+                let found = tokio::task::spawn_blocking(|| {
+                    super::discovery::discover(Duration::from_secs(1))
+                })
+                .await;
+                match found {
+                    Ok(Ok(found)) if !found.is_empty() => {
+                        self.add_gateways(found);
+                        self.try_all(request, &body, timeout).await
+                    }
+                    _ => Err(DhtError::Unreachable(why)),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// One attempt on every known gateway, the preferred one first.
+    async fn try_all(
+        &self,
+        request: &Request,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<Response, DhtError> {
         let list = self.lock().clone();
         let start = self.preferred.load(Ordering::Relaxed);
         let mut last_error = String::new();
         for offset in 0..list.len() {
             let index = (start + offset) % list.len();
-            match self.send(&list[index], &body, timeout).await {
+            match self.send(&list[index], body, timeout).await {
                 Ok(reply) => {
                     self.preferred.store(index, Ordering::Relaxed);
                     return decode(request.method_name(), &reply);
