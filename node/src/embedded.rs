@@ -287,7 +287,7 @@ mod tests {
             .expect("rt");
         let status = rt.block_on(node.handle().status()).expect("status");
         assert_eq!(status.node_id, node.node_id);
-        let started = std::time::Instant::now();
+        let started = crate::runtime::now();
         node.stop();
         assert!(started.elapsed() < Duration::from_secs(5));
         let _ = std::fs::remove_dir_all(dir);
