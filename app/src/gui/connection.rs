@@ -108,11 +108,26 @@ async fn serve_here(
     let local = format!("http://127.0.0.1:{}/RPC2", node.gateway_addr.port());
     let mut gateways = vec![local];
     gateways.extend(found);
-    on_gateways(
+    let mut connected = on_gateways(
         gateways,
         Some(node),
         "No super-node answered within 3 s, so this device now serves as one",
-    )
+    )?;
+    // Until the node serves the DHT over XML-RPC, its gateway answers only /status: keep the
+    // app usable on a lone machine with a store in this process, and say so.
+    if connected
+        .dht
+        .get_page(keys::service_list(), Vec::new())
+        .await
+        .is_err()
+    {
+        connected.dht = Arc::new(MemoryDht::new());
+        connected.gateway = None;
+        connected.note = "This device serves as a super-node; its DHT gateway is not available \
+                          in this build, so data stays on this machine"
+            .into();
+    }
+    Ok(connected)
 }
 
 /// Starts the embedded node on the blocking pool (it binds sockets and may browse mDNS).
