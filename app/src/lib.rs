@@ -1,1 +1,8 @@
-//! What's UP: the client library and desktop app (built in later issues).
+//! What's UP: spontaneous peer-to-peer social networking over SCOPE.
+//!
+//! [`client`] is the whole social network as DHT operations, with no user interface in it;
+//! the `whatsup` command line (and later the desktop app) sit on top of it.
+
+#![warn(missing_docs)]
+
+pub mod client;

@@ -1,2 +1,47 @@
-//! `whatsup`: the What's UP command line and desktop app.
-fn main() {}
+//! `whatsup`: the What's UP command line (and, later, the desktop app).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser as _};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WHATSUP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = cli::Cli::parse();
+    if cli.command.is_none() {
+        // The desktop app comes in a later issue; until then, the help.
+        let _ = cli::Cli::command().print_help();
+        return ExitCode::SUCCESS;
+    }
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&anyhow::anyhow!(e), json),
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(output) => {
+            println!("{}", output.render(json));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, json),
+    }
+}
+
+fn fail(error: &anyhow::Error, json: bool) -> ExitCode {
+    let message = format!("{error:#}");
+    if json {
+        println!("{}", serde_json::json!({ "error": message }));
+    }
+    eprintln!("whatsup: {message}");
+    ExitCode::FAILURE
+}
