@@ -51,6 +51,11 @@ mod watch;
 pub mod wire;
 mod write;
 
+#[cfg(test)]
+mod harness;
+#[cfg(test)]
+mod tests;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
