@@ -107,11 +107,6 @@ impl Harness {
         h
     }
 
-    /// Virtual now.
-    pub fn now(&self) -> Instant {
-        self.now
-    }
-
     /// Unix ms now.
     pub fn now_ms(&self) -> u64 {
         T0 + u64::try_from((self.now - self.start).as_millis()).unwrap_or(0)

@@ -98,6 +98,8 @@ pub struct DhtMetrics {
 enum Deadline {
     /// Attempt `attempt` of client request `req` ran out.
     Request { req: u64, attempt: u32 },
+    /// Attempt `attempt` of a blob chunk request ran out.
+    Chunk { token: u64, attempt: u32 },
     /// A long-poll watch ran out.
     Watch(u64),
     /// Run a repair round (generation number, so a rescheduled round supersedes).
@@ -115,8 +117,6 @@ enum Sent {
     Write(u64),
     /// A copy sent to a replica (replication token).
     Replica(u64),
-    /// A blob chunk sent to a holder (blob request, chunk token).
-    Chunk(u64),
     /// Nothing to do if it fails.
     Other,
 }
@@ -282,6 +282,7 @@ impl Dht {
             self.deadlines.pop();
             match d {
                 Deadline::Request { req, attempt } => self.on_request_timeout(now, req, attempt),
+                Deadline::Chunk { token, .. } => self.on_chunk_timeout(now, token),
                 Deadline::Watch(req) => self.on_watch_timeout(req),
                 Deadline::Repair(generation) => self.on_repair_timer(now, generation),
                 Deadline::Purge => self.on_purge(now),
@@ -436,12 +437,7 @@ impl Dht {
                 return;
             }
         };
-        if routed
-            != matches!(
-                msg,
-                Msg::Get { .. } | Msg::Subscribe { .. } | Msg::ChunkGet { .. }
-            )
-        {
+        if routed != msg.is_routed() {
             self.metrics.dropped_malformed += 1;
             return;
         }
@@ -476,7 +472,7 @@ impl Dht {
             Msg::ChunkPut { .. }
             | Msg::ChunkAck { .. }
             | Msg::ChunkGet { .. }
-            | Msg::ChunkReply { .. } => self.on_chunk_msg(now, from, msg),
+            | Msg::ChunkReply { .. } => self.on_chunk_msg(now, from, verified, msg),
         }
     }
 
@@ -484,7 +480,6 @@ impl Dht {
         match sent {
             Sent::Write(req) => self.on_write_unreachable(now, req),
             Sent::Replica(token) => self.on_replica_failed(token),
-            Sent::Chunk(token) => self.on_chunk_failed(now, token),
             Sent::Other => {}
         }
     }

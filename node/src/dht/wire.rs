@@ -331,7 +331,8 @@ pub enum Msg {
         /// What happened.
         change: WireChange,
     },
-    /// Direct: store this blob chunk (content-addressed) and acknowledge.
+    /// Routed to the chunk's hash (origin → root, acknowledged with [`Msg::ChunkAck`]), or
+    /// direct with `copy` set (root → replica, not acknowledged): store this blob chunk.
     ChunkPut {
         /// The sender's number for the acknowledgement.
         token: u64,
@@ -341,6 +342,8 @@ pub enum Msg {
         expiry_ms: u64,
         /// The chunk.
         bytes: Vec<u8>,
+        /// A root's copy to a replica (sent directly) rather than an origin's put (routed).
+        copy: bool,
     },
     /// Direct: chunk stored (or not).
     ChunkAck {
@@ -394,12 +397,25 @@ pub enum EncodeError {
 }
 
 impl Msg {
+    /// Whether this message travels routed to a key (else directly to a node).
+    #[must_use]
+    pub fn is_routed(&self) -> bool {
+        matches!(
+            self,
+            Msg::Get { .. }
+                | Msg::Subscribe { .. }
+                | Msg::ChunkGet { .. }
+                | Msg::ChunkPut { copy: false, .. }
+        )
+    }
+
     /// The payload limit for this message: routed messages are smaller.
     #[must_use]
     pub fn limit(&self) -> usize {
-        match self {
-            Msg::Get { .. } | Msg::Subscribe { .. } | Msg::ChunkGet { .. } => MAX_ROUTED_PAYLOAD,
-            _ => MAX_DIRECT_PAYLOAD,
+        if self.is_routed() {
+            MAX_ROUTED_PAYLOAD
+        } else {
+            MAX_DIRECT_PAYLOAD
         }
     }
 

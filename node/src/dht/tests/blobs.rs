@@ -1,0 +1,26 @@
+//! Blobs: chunked, replicated, fetched in parallel through another node.
+
+use std::time::Duration;
+
+use super::*;
+
+#[test]
+fn a_blob_put_via_one_node_comes_back_via_another() {
+    let mut h = Harness::new(41, 8);
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    let put = h.call(1, |d, now| d.put_blob(now, &data, 3600));
+    let hash = match h.wait(1, put, Duration::from_secs(60)) {
+        Some(Outcome::PutBlob(Ok(hash))) => hash,
+        other => panic!("unexpected {other:?}"),
+    };
+    let get = h.call(6, |d, now| d.get_blob(now, hash));
+    match h.wait(6, get, Duration::from_secs(60)) {
+        Some(Outcome::GetBlob(Ok(bytes))) => assert!(bytes == data),
+        other => panic!("unexpected {other:?}"),
+    }
+    let missing = h.call(3, |d, now| d.get_blob(now, [9; 20]));
+    assert!(matches!(
+        h.wait(3, missing, Duration::from_secs(60)),
+        Some(Outcome::GetBlob(Err(_)))
+    ));
+}
