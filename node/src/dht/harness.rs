@@ -41,7 +41,8 @@ pub struct Host {
     pub joined: bool,
     position: Position,
     wake: Option<Instant>,
-    done: HashMap<ReqId, Outcome>,
+    /// Finished requests not yet collected by a test.
+    pub(super) done: HashMap<ReqId, Outcome>,
 }
 
 /// The simulated world.
@@ -107,6 +108,11 @@ impl Harness {
         h
     }
 
+    /// Virtual now.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
     /// Unix ms now.
     pub fn now_ms(&self) -> u64 {
         T0 + u64::try_from((self.now - self.start).as_millis()).unwrap_or(0)
@@ -158,12 +164,12 @@ impl Harness {
 
     /// Runs until host `i` finished `req` (or `limit` of virtual time passed).
     pub fn wait(&mut self, i: usize, req: ReqId, limit: Duration) -> Option<Outcome> {
-        let until = self.now + limit;
+        let until = self.now() + limit;
         while self.now < until {
             if let Some(o) = self.hosts[i].done.remove(&req) {
                 return Some(o);
             }
-            self.run_for(Duration::from_millis(20));
+            self.run_for(Duration::from_millis(2));
         }
         self.hosts[i].done.remove(&req)
     }

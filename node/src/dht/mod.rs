@@ -72,6 +72,9 @@ use crate::store::Store;
 use placement::Placement;
 use wire::Msg;
 
+/// Direct messages whose possible failure is remembered (a few seconds of a busy root's sends).
+const MAX_TRACKED_DIRECTS: usize = 65_536;
+
 /// Counters, for `/status` and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DhtMetrics {
@@ -132,8 +135,10 @@ pub struct Dht {
     /// Labels of commands whose overlay ids are not known yet.
     send_tags: HashMap<u64, Sent>,
     lookup_tags: HashMap<u64, u64>,
-    /// Overlay ids → what they were.
+    /// Overlay ids → what they were (only those whose failure matters), oldest first in
+    /// `direct_order` so the map stays bounded: the overlay reports a failure within seconds.
     directs: HashMap<u64, Sent>,
+    direct_order: VecDeque<u64>,
     lookups: HashMap<LookupId, u64>,
     writes: write::Writes,
     repair: repair::Repair,
@@ -174,6 +179,7 @@ impl Dht {
             send_tags: HashMap::new(),
             lookup_tags: HashMap::new(),
             directs: HashMap::new(),
+            direct_order: VecDeque::new(),
             lookups: HashMap::new(),
             writes: write::Writes::default(),
             repair: repair::Repair::default(),
@@ -263,8 +269,15 @@ impl Dht {
         };
         match result {
             Ok(0) => {}
+            Ok(_) if sent == Sent::Other => {}
             Ok(id) => {
                 self.directs.insert(id, sent);
+                self.direct_order.push_back(id);
+                if self.direct_order.len() > MAX_TRACKED_DIRECTS
+                    && let Some(old) = self.direct_order.pop_front()
+                {
+                    self.directs.remove(&old);
+                }
             }
             Err(_) => {
                 self.metrics.send_errors += 1;

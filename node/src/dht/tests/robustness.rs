@@ -107,3 +107,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn writes_arriving_in_one_step_share_one_commit() {
+    let me = crate::overlay::NodeInfo {
+        id: crate::overlay::NodeId([5; 20]),
+        addr: crate::sim::network::host_addr(0),
+    };
+    let store = crate::store::Store::in_memory(crate::store::StoreLimits::default()).unwrap();
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::Instant::now();
+    let mut dht = crate::dht::Dht::new(
+        crate::dht::DhtConfig::default(),
+        store,
+        me,
+        now,
+        1_700_000_000_000,
+    );
+    for n in 0..100u32 {
+        let body = wire::WriteBody::Put {
+            key: [7; 20],
+            value: n.to_be_bytes().to_vec(),
+            secret_hash: None,
+            ttl_secs: 60,
+            client: client(1),
+        };
+        let payload = wire::encode(&Msg::Write {
+            req: u64::from(n),
+            body,
+        })
+        .unwrap();
+        dht.handle_overlay_event(
+            now,
+            &Event::Direct {
+                from: me,
+                verified: true,
+                payload,
+            },
+        );
+    }
+    let replies = std::iter::from_fn(|| dht.poll_command()).count();
+    assert_eq!(replies, 100, "one status reply per write");
+    assert_eq!(
+        (dht.metrics().commits, dht.metrics().committed_ops),
+        (1, 100)
+    );
+}
