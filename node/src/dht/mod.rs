@@ -43,6 +43,7 @@
 
 mod api;
 mod blob;
+mod chunk_repair;
 mod config;
 mod get;
 pub mod placement;
@@ -465,6 +466,9 @@ impl Dht {
                 | Msg::Have { .. }
                 | Msg::Want { .. }
                 | Msg::Push { .. }
+                | Msg::ChunkDigest { .. }
+                | Msg::ChunkHave { .. }
+                | Msg::ChunkWant { .. }
         );
         if peer_msg && !verified {
             self.metrics.dropped_unverified += 1;
@@ -480,6 +484,9 @@ impl Dht {
             Msg::GetReply { .. } | Msg::WriteReply { .. } => self.on_origin_msg(now, msg),
             Msg::Digest { .. } | Msg::Have { .. } | Msg::Want { .. } | Msg::Push { .. } => {
                 self.on_repair_msg(now, from, msg);
+            }
+            Msg::ChunkDigest { .. } | Msg::ChunkHave { .. } | Msg::ChunkWant { .. } => {
+                self.on_chunk_repair_msg(now, from, msg);
             }
             Msg::Subscribe { .. } | Msg::Notify { .. } => self.on_watch_msg(now, from, msg),
             Msg::ChunkPut { .. }

@@ -41,7 +41,7 @@ fn bucket(id: &ItemId, n: u16) -> u16 {
 }
 
 /// Bucket count for `count` records.
-fn bucket_count(count: usize) -> u16 {
+pub(super) fn bucket_count(count: usize) -> u16 {
     let n = count.div_ceil(TARGET_PER_BUCKET).next_power_of_two();
     u16::try_from(n.clamp(1, MAX_BUCKETS)).unwrap_or(1)
 }
@@ -115,6 +115,7 @@ impl Dht {
             };
             self.metrics.digests_sent += 1;
             self.send_direct(peer, &msg, Sent::Other);
+            self.chunk_digest(ms, peer, range);
         }
     }
 

@@ -24,6 +24,8 @@ pub const MAX_SUMMARIES: usize = 12;
 pub const MAX_WANT: usize = 16;
 /// Most values in one [`Msg::GetReply`].
 pub const MAX_PAGE_VALUES: usize = 64;
+/// Most chunk hashes in one [`Msg::ChunkHave`] or [`Msg::ChunkWant`].
+pub const MAX_CHUNK_HASHES: usize = 48;
 /// Longest byte field any message carries (a value, a blob chunk, a secret).
 pub const MAX_BYTES_FIELD: usize = 1100;
 
@@ -366,6 +368,35 @@ pub enum Msg {
         /// The chunk's bytes.
         bytes: Option<Vec<u8>>,
     },
+    /// Direct, chunk repair: bucket digests of the blob chunks in the shared arc.
+    ChunkDigest {
+        /// The shared arc.
+        range: WireRange,
+        /// Bucket count (a power of two).
+        n: u16,
+        /// Non-empty buckets: (bucket, chunk count, truncated SHA-1 of the sorted hashes).
+        buckets: Vec<(u16, u32, [u8; 8])>,
+    },
+    /// Direct, chunk repair: the sender's chunk hashes of one bucket in `(after, upto]`.
+    ChunkHave {
+        /// The shared arc.
+        range: WireRange,
+        /// Bucket count.
+        n: u16,
+        /// The bucket.
+        bucket: u16,
+        /// Exclusive lower bound (`None`: from the start).
+        after: Option<Hash>,
+        /// Inclusive upper bound (`None`: to the end).
+        upto: Option<Hash>,
+        /// The hashes, sorted.
+        hashes: Vec<Hash>,
+    },
+    /// Direct, chunk repair: send me these chunks.
+    ChunkWant {
+        /// The chunks wanted.
+        hashes: Vec<Hash>,
+    },
 }
 
 /// Why bytes were not a valid DHT message.
@@ -436,7 +467,12 @@ impl Msg {
                 WriteBody::Rm { secret, .. } => bytes_ok(secret),
             },
             Msg::Replicate { record, .. } | Msg::Push { record } => bytes_ok(&record.bytes),
-            Msg::Digest { buckets, .. } => buckets.len() <= MAX_BUCKETS,
+            Msg::Digest { buckets, .. } | Msg::ChunkDigest { buckets, .. } => {
+                buckets.len() <= MAX_BUCKETS
+            }
+            Msg::ChunkHave { hashes, .. } | Msg::ChunkWant { hashes } => {
+                hashes.len() <= MAX_CHUNK_HASHES
+            }
             Msg::Have { items, .. } => items.len() <= MAX_SUMMARIES,
             Msg::Want { ids } => ids.len() <= MAX_WANT,
             Msg::Notify {
