@@ -9,8 +9,17 @@
 //! root in one payload and answered directly with one page. A put (a value of up to 1,024 bytes
 //! does not fit a routed payload with its header) first looks up the root, then goes to it
 //! directly; the root commits it, copies it to the replicas and answers once at least one replica
-//! has committed too ([`write`]). Replicas are repaired after leaf-set changes and periodically by
-//! exchanging bucket digests of the arcs two nodes share ([`repair`]).
+//! has committed too (`write.rs`). Replicas are repaired after leaf-set changes and periodically by
+//! exchanging bucket digests of the arcs two nodes share (`repair.rs`, `chunk_repair.rs`).
+//! Watches subscribe at the keys' roots and keep a local change log with a cursor (`watch.rs`);
+//! blobs are content-addressed chunks under a manifest tree (`blob.rs`). Wire format: [`wire`].
+//!
+//! # Restart
+//!
+//! All durable state is in the [`Store`]; open it on the same data directory and pass it to
+//! [`Dht::new`]. Requests in flight, subscriptions and the change log are soft state: origins
+//! retry, watchers renew within [`DhtConfig::watch_refresh`], and a cursor from before the restart
+//! resumes from the oldest change kept.
 //!
 //! # Method grammar (as the overlay's `Node`)
 //! - client requests return a [`ReqId`] at once; the result comes later as [`DhtEvent::Done`]:

@@ -81,3 +81,30 @@ fn watch_wakes_on_a_put_through_another_node_and_resumes_exactly() {
     let text = b2.cursor.to_string();
     assert_eq!(text.parse::<crate::dht::Cursor>().unwrap(), b2.cursor);
 }
+
+#[test]
+fn a_watch_follows_its_key_to_a_new_root() {
+    let mut h = Harness::new(22, 10);
+    let k = key("moving");
+    let watcher = h
+        .live()
+        .into_iter()
+        .find(|&i| !h.closest(k, 1).contains(&i))
+        .unwrap();
+    let first = watch(&mut h, watcher, &[k], None, 0);
+    let c0 = batch(h.wait(watcher, first, Duration::from_secs(1))).cursor;
+    h.run_for(Duration::from_secs(1));
+    h.crash(h.closest(k, 1)[0]);
+    settle(&mut h, 30);
+    let waiting = watch(&mut h, watcher, &[k], Some(c0), 60);
+    let writer = h.live().into_iter().find(|&i| i != watcher).unwrap();
+    assert_eq!(put(&mut h, writer, k, b"after", None, 600), Status::Ok);
+    let b = batch(h.wait(watcher, waiting, Duration::from_secs(5)));
+    assert_eq!(b.changes.len(), 1);
+    assert_eq!(
+        b.changes[0].kind,
+        ChangeKind::Put {
+            value: b"after".to_vec()
+        }
+    );
+}
