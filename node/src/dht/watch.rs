@@ -8,7 +8,7 @@
 //! sequence number; a watch returns the changes after its cursor at once, or waits for the next
 //! one, so a client resuming from the cursor neither misses nor repeats a change.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::api::{Change, ChangeKind, Cursor, Outcome, WatchBatch};
@@ -22,6 +22,8 @@ use crate::store::{DhtKey, ItemId};
 const MAX_CHANGES_PER_ANSWER: usize = 256;
 /// Most subscribers a root keeps per key.
 const MAX_SUBSCRIBERS_PER_KEY: usize = 256;
+/// Most keys a root keeps subscriptions for.
+const MAX_SUBSCRIBED_KEYS: usize = 100_000;
 /// Notifications remembered to drop duplicates (root and replicas may both notify).
 const SEEN_LEN: usize = 4096;
 /// Longest subscription a root grants.
@@ -40,11 +42,11 @@ pub(super) struct Watch {
     epoch: u64,
     next_seq: u64,
     log: VecDeque<Change>,
-    interest: HashMap<DhtKey, Instant>,
+    interest: BTreeMap<DhtKey, Instant>,
     seen: HashSet<(ItemId, bool)>,
     seen_order: VecDeque<(ItemId, bool)>,
     waiting: HashMap<u64, Waiting>,
-    subs: HashMap<DhtKey, HashMap<NodeId, (NodeInfo, Instant)>>,
+    subs: HashMap<DhtKey, BTreeMap<NodeId, (NodeInfo, Instant)>>,
 }
 
 impl Watch {
@@ -54,7 +56,7 @@ impl Watch {
             epoch,
             next_seq: 1,
             log: VecDeque::new(),
-            interest: HashMap::new(),
+            interest: BTreeMap::new(),
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             waiting: HashMap::new(),
@@ -185,7 +187,13 @@ impl Dht {
         match msg {
             Msg::Subscribe { key, ttl_secs } => {
                 let ttl = Duration::from_secs(u64::from(ttl_secs)).min(MAX_SUBSCRIPTION);
-                let subs = self.watch.subs.entry(DhtKey(key)).or_default();
+                let key = DhtKey(key);
+                if self.watch.subs.len() >= MAX_SUBSCRIBED_KEYS
+                    && !self.watch.subs.contains_key(&key)
+                {
+                    return;
+                }
+                let subs = self.watch.subs.entry(key).or_default();
                 if subs.len() < MAX_SUBSCRIBERS_PER_KEY || subs.contains_key(&from.id) {
                     subs.insert(from.id, (from, now + ttl));
                 }
