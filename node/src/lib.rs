@@ -8,6 +8,7 @@
 //! timers and events out, with time and randomness supplied by the caller. [`runtime`] drives them
 //! on real sockets with tokio; [`sim`] drives the very same code in virtual time.
 
+pub mod dht;
 pub mod discovery;
 pub mod gateway;
 pub mod http;
