@@ -3,6 +3,8 @@
 //!
 //! Needs `sipp` (Debian `sip-tester`); the tests are skipped with a message without it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

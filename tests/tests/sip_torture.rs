@@ -1,6 +1,8 @@
 //! RFC 4475 torture messages and random mutations sent to a running `scope-node` over UDP and
 //! TCP: it must stay up, count the bad input, answer OPTIONS, and still carry a sipp call.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
@@ -45,8 +47,15 @@ fn mutate(rng: &mut StdRng, msg: &[u8]) -> Vec<u8> {
                 m.splice(at..at, slice);
             }
             3 => {
-                let junk: &[u8] = [&b"\r\n"[..], b":", b";", b"<", b"\"", b"\0", b"Content-Length: 99999\r\n"]
-                    [rng.random_range(0..7)];
+                let junk: &[u8] = [
+                    &b"\r\n"[..],
+                    b":",
+                    b";",
+                    b"<",
+                    b"\"",
+                    b"\0",
+                    b"Content-Length: 99999\r\n",
+                ][rng.random_range(0..7)];
                 m.splice(at..at, junk.iter().copied());
             }
             _ => m[at] = b' ',
@@ -59,10 +68,18 @@ fn alive(node: &Daemon, round: usize) {
     let probe = options_request("UDP", &format!("udp{round}"));
     let reply = udp_exchange(node.sip_addr(), probe.as_bytes(), Duration::from_secs(3))
         .expect("no answer to OPTIONS over UDP");
-    assert!(reply.starts_with(b"SIP/2.0 200"), "{}", String::from_utf8_lossy(&reply));
+    assert!(
+        reply.starts_with(b"SIP/2.0 200"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
     let probe = options_request("TCP", &format!("tcp{round}"));
     let reply = tcp_exchange(node.sip_addr(), probe.as_bytes(), Duration::from_secs(3));
-    assert!(reply.starts_with(b"SIP/2.0 200"), "{}", String::from_utf8_lossy(&reply));
+    assert!(
+        reply.starts_with(b"SIP/2.0 200"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
 }
 
 fn blast(node: SocketAddr, corpus: &[(String, Vec<u8>)], rng: &mut StdRng) {
@@ -83,7 +100,9 @@ fn blast(node: SocketAddr, corpus: &[(String, Vec<u8>)], rng: &mut StdRng) {
         let _ = tcp_exchange(node, msg, Duration::from_millis(50));
     }
     for _ in 0..100 {
-        let Ok(mut s) = TcpStream::connect(node) else { continue };
+        let Ok(mut s) = TcpStream::connect(node) else {
+            continue;
+        };
         for _ in 0..5 {
             let (_, base) = &corpus[rng.random_range(0..corpus.len())];
             let _ = s.write_all(&mutate(rng, base));
@@ -92,7 +111,10 @@ fn blast(node: SocketAddr, corpus: &[(String, Vec<u8>)], rng: &mut StdRng) {
     if let Ok(mut s) = TcpStream::connect(node) {
         let _ = s.write_all(&vec![b'a'; 200 * 1024]);
     }
-    let flood = format!("OPTIONS sip:scope SIP/2.0\r\n{}\r\n", "X-A: b\r\n".repeat(5000));
+    let flood = format!(
+        "OPTIONS sip:scope SIP/2.0\r\n{}\r\n",
+        "X-A: b\r\n".repeat(5000)
+    );
     let _ = tcp_exchange(node, flood.as_bytes(), Duration::from_millis(200));
     let _ = udp.send_to(&flood.as_bytes()[..flood.len().min(60_000)], node);
 }
@@ -115,8 +137,18 @@ fn torture_and_mutations_leave_the_node_serving_calls() {
     }
     let dir = tempfile::tempdir().unwrap();
     let uas_port = free_port();
-    register_all(node.sip_addr(), dir.path(), &["after".into()], "", uas_port, 10);
-    let uas = Sipp::spawn("uas", &sipp_args(None, &scenario("uas.xml"), uas_port, 1, 1, &[]));
+    register_all(
+        node.sip_addr(),
+        dir.path(),
+        &["after".into()],
+        "",
+        uas_port,
+        10,
+    );
+    let uas = Sipp::spawn(
+        "uas",
+        &sipp_args(None, &scenario("uas.xml"), uas_port, 1, 1, &[]),
+    );
     std::thread::sleep(Duration::from_millis(300));
     let file = users_file(dir.path(), "after.csv", &["after".into()]);
     let mut args = sipp_args(
@@ -130,5 +162,10 @@ fn torture_and_mutations_leave_the_node_serving_calls() {
     args.extend(["-inf".to_string(), file.display().to_string()]);
     let uac = Sipp::spawn("uac", &args).wait(Duration::from_secs(30));
     let uas = uas.wait(Duration::from_secs(10));
-    assert!(uac.ok() && uas.ok(), "call after torture failed\n{}\n{}", uac.log, uas.log);
+    assert!(
+        uac.ok() && uas.ok(),
+        "call after torture failed\n{}\n{}",
+        uac.log,
+        uas.log
+    );
 }

@@ -20,6 +20,7 @@
 //!   - `Remove(binding)`: `rm(key, value hash = SHA-1(binding.encode()), SHA-1, secret =
 //!     binding_secret(key, value), ttl)` with the TTL of the put it cancels (or the
 //!     remaining lifetime), so the removal outlives the value on every replica.
+//!
 //!   Return `Ok(())` only when every operation was acknowledged (OpenDHT status 0); status 1
 //!   (over capacity) or 2 (try again) after retries is [`DhtError::Failed`]; no answer within
 //!   the DHT's own deadline is [`DhtError::Timeout`].
