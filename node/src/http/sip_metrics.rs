@@ -143,23 +143,34 @@ pub(super) fn render(out: &mut String, s: &SipStatus) {
     durations(out, &dht);
 }
 
-/// DHT wait per REGISTER and per INVITE as summaries (count and sum) plus a max gauge.
+/// DHT wait per REGISTER and per INVITE: operation count and total seconds as counters
+/// (their ratio is the mean), plus the longest wait as a gauge.
 fn durations(out: &mut String, stats: &[(&str, &DurationStats)]) {
-    let name = "scope_sip_dht_seconds";
-    family(
-        out,
-        name,
-        "Time spent waiting for the location service, per operation.",
-        "summary",
-    );
-    for (op, d) in stats {
-        let _ = writeln!(out, "{name}_count{{op=\"{op}\"}} {}", d.count);
-        let _ = writeln!(out, "{name}_sum{{op=\"{op}\"}} {}", d.total.as_secs_f64());
-    }
-    let max = "scope_sip_dht_max_seconds";
-    family(out, max, "Longest location wait, per operation.", "gauge");
-    for (op, d) in stats {
-        let _ = writeln!(out, "{max}{{op=\"{op}\"}} {}", d.max.as_secs_f64());
+    let families: [(&str, &str, &str, fn(&DurationStats) -> String); 3] = [
+        (
+            "scope_sip_dht_waits_total",
+            "Location requests waited for, per operation.",
+            "counter",
+            |d| d.count.to_string(),
+        ),
+        (
+            "scope_sip_dht_seconds_total",
+            "Time spent waiting for the location service, per operation.",
+            "counter",
+            |d| d.total.as_secs_f64().to_string(),
+        ),
+        (
+            "scope_sip_dht_max_seconds",
+            "Longest location wait, per operation.",
+            "gauge",
+            |d| d.max.as_secs_f64().to_string(),
+        ),
+    ];
+    for (name, help, kind, value) in families {
+        family(out, name, help, kind);
+        for (op, d) in stats {
+            let _ = writeln!(out, "{name}{{op=\"{op}\"}} {}", value(d));
+        }
     }
 }
 
@@ -200,7 +211,7 @@ mod tests {
         render(&mut out, &s);
         assert!(out.contains("scope_sip_requests_total{method=\"INVITE\"} 3"));
         assert!(out.contains("scope_sip_responses_sent_total{class=\"2xx\"} 2"));
-        assert!(out.contains("scope_sip_dht_seconds_count{op=\"invite_lookup\"} 0"));
+        assert!(out.contains("scope_sip_dht_waits_total{op=\"invite_lookup\"} 0"));
         assert!(out.contains("scope_sip_bindings_cached 4"));
     }
 }
