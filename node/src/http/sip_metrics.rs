@@ -143,10 +143,18 @@ pub(super) fn render(out: &mut String, s: &SipStatus) {
     durations(out, &dht);
 }
 
+/// A metric family of per-operation DHT waits: name, help, kind, and the value it shows.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&DurationStats) -> String,
+);
+
 /// DHT wait per REGISTER and per INVITE: operation count and total seconds as counters
 /// (their ratio is the mean), plus the longest wait as a gauge.
 fn durations(out: &mut String, stats: &[(&str, &DurationStats)]) {
-    let families: [(&str, &str, &str, fn(&DurationStats) -> String); 3] = [
+    let families: [Family; 3] = [
         (
             "scope_sip_dht_waits_total",
             "Location requests waited for, per operation.",
