@@ -12,8 +12,9 @@ mode="${1:-}"
 case "$mode" in
   run) packages=(build-essential pkg-config) ;;
   # procps: the tests signal daemons with kill(1); iproute2 and curl: the (ignored by
-  # default, root-only) mDNS test between network namespaces.
-  test) packages=(build-essential pkg-config procps iproute2 curl) ;;
+  # default, root-only) mDNS test between network namespaces; sip-tester (sipp) and baresip:
+  # the real SIP peers of the SIP tests.
+  test) packages=(build-essential pkg-config procps iproute2 curl sip-tester baresip) ;;
   *)
     echo "usage: $0 run|test" >&2
     exit 2

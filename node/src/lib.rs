@@ -16,4 +16,5 @@ pub mod overlay;
 pub mod runtime;
 pub mod sim;
 pub mod sip;
+pub mod sip_runtime;
 pub mod store;

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod sip;
+
 /// How long a daemon may take to print its startup line.
 const STARTUP: Duration = Duration::from_secs(20);
 /// Timeout of one HTTP request (longer than the overlay's 10 s lookup timeout).
@@ -93,6 +95,8 @@ pub struct Daemon {
     pub overlay: SocketAddr,
     /// Its HTTP gateway address.
     pub gateway: SocketAddr,
+    /// Its SIP address (UDP and TCP), when the startup line names one.
+    pub sip: Option<SocketAddr>,
     dir: DataDir,
 }
 
@@ -104,6 +108,26 @@ impl Daemon {
     /// When it does not start.
     pub fn start(bootstrap: &[SocketAddr]) -> Self {
         Self::launch(DataDir::temporary(), &[], &local_args(bootstrap))
+    }
+
+    /// Like [`Daemon::start`], with `extra` flags appended (say `--sip-t1-ms 50`).
+    ///
+    /// # Panics
+    /// When it does not start.
+    pub fn start_with_args(bootstrap: &[SocketAddr], extra: &[&str]) -> Self {
+        let mut args = local_args(bootstrap);
+        args.extend(extra.iter().map(|a| (*a).to_string()));
+        Self::launch(DataDir::temporary(), &[], &args)
+    }
+
+    /// Its SIP address.
+    ///
+    /// # Panics
+    /// When the daemon did not report one.
+    #[must_use]
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.sip
+            .unwrap_or_else(|| panic!("daemon {} reported no SIP address", self.id))
     }
 
     /// Starts a daemon on the data directory `dir`, which outlives it.
@@ -135,6 +159,7 @@ impl Daemon {
                 id,
                 overlay,
                 gateway,
+                sip: parse_sip_addr(&line),
                 dir,
             },
             None => {
@@ -226,12 +251,15 @@ impl Drop for Daemon {
     }
 }
 
-/// Arguments for a daemon on 127.0.0.1 with OS-chosen ports and no mDNS.
+/// Arguments for a daemon on 127.0.0.1 with OS-chosen ports (overlay, gateway, SIP) and no
+/// mDNS.
 fn local_args(bootstrap: &[SocketAddr]) -> Vec<String> {
     let mut args: Vec<String> = [
         "--overlay-addr",
         "127.0.0.1:0",
         "--gateway-addr",
+        "127.0.0.1:0",
+        "--sip-addr",
         "127.0.0.1:0",
         "--no-mdns",
     ]
@@ -296,6 +324,18 @@ pub fn parse_startup_line(line: &str) -> Option<(String, SocketAddr, SocketAddr)
         )),
         _ => None,
     }
+}
+
+/// The address after `sip` in the startup line, if any.
+#[must_use]
+pub fn parse_sip_addr(line: &str) -> Option<SocketAddr> {
+    let mut words = line.split_whitespace().skip(6);
+    while let Some(w) = words.next() {
+        if w == "sip" {
+            return words.next()?.parse().ok();
+        }
+    }
+    None
 }
 
 /// Runs `scope-node` with exactly `args` (no defaults added) and returns its exit status and

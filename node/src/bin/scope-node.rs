@@ -1,6 +1,7 @@
 //! `scope-node`: the headless SCOPE super-node daemon.
 //!
-//! Runs one overlay node on a UDP socket, serves the HTTP gateway next to it, advertises both
+//! Runs one overlay node on a UDP socket, serves the HTTP gateway and the SIP proxy/registrar
+//! (UDP and TCP) next to it, advertises the first two
 //! over mDNS, and leaves the overlay gracefully on SIGINT/SIGTERM. Startup problems (a bad flag,
 //! a port in use, an unusable data directory) print one line on stderr and exit with code 2.
 
@@ -16,6 +17,7 @@ use scope_node::discovery::Mdns;
 use scope_node::http::{self, DaemonInfo, Gateway};
 use scope_node::overlay::NodeId;
 use scope_node::runtime::{self, NodeHandle, identity_file};
+use scope_node::sip_runtime::{self, SharedMemoryLocation, SipConfig, SipHandle};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -28,7 +30,7 @@ const LEAVE_BUDGET: Duration = Duration::from_secs(2);
 /// Budget for open HTTP connections to finish after a signal.
 const HTTP_DRAIN_BUDGET: Duration = Duration::from_secs(1);
 
-/// A SCOPE super-node: Pastry overlay and HTTP gateway (later also XML-RPC and SIP).
+/// A SCOPE super-node: Pastry overlay, HTTP gateway and SIP proxy/registrar.
 #[derive(Debug, Parser)]
 #[command(name = "scope-node", version, about)]
 struct Cli {
@@ -47,9 +49,18 @@ struct Cli {
     #[arg(long, value_name = "IP:PORT", default_value = "0.0.0.0:5851")]
     gateway_addr: SocketAddr,
 
-    /// SIP address (UDP and TCP); shown in /status, served by a later version.
+    /// SIP proxy/registrar address (UDP and TCP on the same port; port 0 picks one).
     #[arg(long, value_name = "IP:PORT", default_value = "0.0.0.0:5060")]
     sip_addr: SocketAddr,
+
+    /// The overlay's SIP domain: users register as sip:NAME@DOMAIN.
+    #[arg(long, value_name = "DOMAIN", default_value = "scope")]
+    sip_domain: String,
+
+    /// SIP timer T1 in milliseconds (RFC 3261: 500). Timer B/F, which turns a silent device
+    /// into 408, is 64 x T1; tests lower it to see that within seconds.
+    #[arg(long, value_name = "MS", default_value_t = 500, hide = true)]
+    sip_t1_ms: u64,
 
     /// Overlay address of a node to join through (repeatable). With none, the node looks for
     /// super-nodes on the LAN by mDNS, and starts a new overlay if it finds none.
@@ -81,6 +92,7 @@ struct Running {
     server: JoinHandle<()>,
     stop_server: oneshot::Sender<()>,
     mdns: Option<Mdns>,
+    sip: SipHandle,
 }
 
 fn main() -> ExitCode {
@@ -163,8 +175,10 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
     let listener = tokio::net::TcpListener::bind(cli.gateway_addr)
         .await
         .with_context(|| format!("cannot bind gateway TCP socket {}", cli.gateway_addr))?;
+    let sip_sockets = sip_runtime::bind(cli.sip_addr).await?;
     let overlay_addr = socket.local_addr().context("overlay socket")?;
     let gateway_addr = listener.local_addr().context("gateway socket")?;
+    let sip_addr = sip_sockets.local_addr();
 
     let mdns = if cli.no_mdns { None } else { start_mdns() };
     let mut seeds = cli.bootstrap;
@@ -179,24 +193,63 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
         tracing::warn!(error = %e, "cannot advertise over mDNS; running without it");
     }
 
+    let sip = start_sip(sip_sockets, cli.sip_domain, cli.sip_t1_ms)?;
     let info = Arc::new(DaemonInfo {
         gateway_addr,
-        sip_addr: Some(cli.sip_addr),
+        sip_addr: Some(sip_addr),
     });
     let app = http::router(Gateway {
         node: node.clone(),
         info,
+        sip: Some(sip.clone()),
     });
     let (server, stop_server) = serve(listener, app);
     tracing::info!(%id, data_dir = %data_dir.display(), seeds = seeds.len(), "started");
-    println!("scope-node {id} overlay udp://{overlay_addr} gateway http://{gateway_addr}");
+    println!(
+        "scope-node {id} overlay udp://{overlay_addr} gateway http://{gateway_addr} sip {sip_addr}"
+    );
     Ok(Running {
         node,
         driver,
         server,
         stop_server,
         mdns,
+        sip,
     })
+}
+
+/// Starts the SIP proxy/registrar on its bound sockets.
+///
+/// Its location service is, for now, a store in this process only: one daemon is a complete
+/// registrar and proxy for the users registered at it, and users registered at another
+/// super-node are not found. The DHT-backed [`sip_runtime::LocationService`] replaces it
+/// once the DHT layer lands; the service-list advertisement
+/// ([`sip_runtime::service_list::advertise`]) starts then too.
+fn start_sip(
+    sockets: sip_runtime::SipSockets,
+    domain: String,
+    t1_ms: u64,
+) -> anyhow::Result<SipHandle> {
+    anyhow::ensure!(
+        (1..=60_000).contains(&t1_ms),
+        "--sip-t1-ms must be between 1 and 60000"
+    );
+    let local = sip_runtime::advertised_addr(sockets.local_addr());
+    let mut config = SipConfig::new(local);
+    config.proxy.registrar.domain = domain;
+    if local.port() == 5060 {
+        // A URI naming this host without a port means port 5060: this node too.
+        config
+            .proxy
+            .registrar
+            .super_nodes
+            .push(local.ip().to_string());
+    }
+    config.proxy.transaction.t1 = Duration::from_millis(t1_ms);
+    config.proxy.rng_seed = runtime::os_random().context("OS random number generator")?;
+    let location = Arc::new(SharedMemoryLocation::new());
+    let (handle, _task) = sip_runtime::spawn(config, sockets, location);
+    Ok(handle)
 }
 
 /// Serves `app` on `listener` until the returned sender fires (or is dropped).
@@ -319,7 +372,9 @@ async fn stop(running: Running) {
         server,
         stop_server,
         mdns,
+        sip,
     } = running;
+    sip.shutdown().await;
     if tokio::time::timeout(LEAVE_BUDGET, node.leave())
         .await
         .is_err()

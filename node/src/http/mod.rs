@@ -5,6 +5,7 @@
 //! the same listener, and tests can drive it without a socket.
 
 mod prometheus;
+mod sip_metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 use crate::overlay::NodeId;
 use crate::runtime::{NodeHandle, RouteError};
+use crate::sip_runtime::SipHandle;
 
 pub use prometheus::render as render_metrics;
 
@@ -29,6 +31,8 @@ pub struct Gateway {
     pub node: NodeHandle,
     /// Facts about this daemon shown in `/status`.
     pub info: Arc<DaemonInfo>,
+    /// The SIP proxy/registrar, when this daemon runs one.
+    pub sip: Option<SipHandle>,
 }
 
 /// Facts about the daemon that do not change while it runs.
@@ -36,7 +40,7 @@ pub struct Gateway {
 pub struct DaemonInfo {
     /// Where the gateway listens.
     pub gateway_addr: SocketAddr,
-    /// Where SIP will listen (a later part serves it; shown so clients can find it).
+    /// Where the SIP proxy/registrar listens (UDP and TCP), shown so clients can find it.
     pub sip_addr: Option<SocketAddr>,
 }
 
@@ -64,6 +68,9 @@ struct StatusBody {
     overlay_addr: SocketAddr,
     gateway_addr: SocketAddr,
     sip_addr: Option<SocketAddr>,
+    /// The SIP runtime's state; absent when it is not running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sip: Option<sip_metrics::SipBody>,
     joined: bool,
     leaf_set: Vec<Peer>,
     routing_table_entries: usize,
@@ -105,7 +112,12 @@ impl From<RouteError> for HttpError {
 
 async fn status(State(gw): State<Gateway>) -> Result<Json<StatusBody>, HttpError> {
     let s = gw.node.status().await?;
+    let sip = match &gw.sip {
+        Some(h) => h.status().await.map(|s| sip_metrics::SipBody::new(&s)),
+        None => None,
+    };
     Ok(Json(StatusBody {
+        sip,
         node_id: s.node_id.to_string(),
         overlay_addr: s.overlay_addr,
         gateway_addr: gw.info.gateway_addr,
@@ -159,7 +171,12 @@ fn parse_key(text: &str) -> Result<NodeId, HttpError> {
 
 async fn metrics(State(gw): State<Gateway>) -> Result<Response, HttpError> {
     let s = gw.node.status().await?;
-    let body = render_metrics(&s);
+    let mut body = render_metrics(&s);
+    if let Some(sip) = &gw.sip
+        && let Some(status) = sip.status().await
+    {
+        sip_metrics::render(&mut body, &status);
+    }
     Ok((
         [(
             header::CONTENT_TYPE,
