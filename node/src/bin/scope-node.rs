@@ -12,10 +12,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
+use scope_node::dht::DhtConfig;
 use scope_node::discovery::Mdns;
-use scope_node::http::{self, DaemonInfo, Gateway};
+use scope_node::gateway::Limits;
+use scope_node::http::{self, DaemonInfo, Gateway, Rpc, ServeLimits};
 use scope_node::overlay::NodeId;
 use scope_node::runtime::{self, NodeHandle, identity_file};
+use scope_node::store::{Store, StoreLimits};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -59,6 +62,23 @@ struct Cli {
     /// Neither advertise this node nor look for others by mDNS.
     #[arg(long)]
     no_mdns: bool,
+
+    /// Total storage of this node for DHT values, tombstones and blob chunks, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    store_capacity_mb: u64,
+
+    /// Fair-share floor: every client may store at least this many KiB here, however many
+    /// clients share the node (still bounded by the capacity).
+    #[arg(long, value_name = "KIB", default_value_t = 64)]
+    client_floor_kb: u64,
+
+    /// Most concurrent HTTP connections on the gateway; more are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
+
+    /// Period of the DHT's background replica repair round, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    repair_interval_secs: u64,
 
     /// Log format on stderr (the filter comes from RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -156,7 +176,7 @@ async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn start(cli: Cli) -> anyhow::Result<Running> {
-    let data_dir = data_dir(cli.data_dir)?;
+    let data_dir = data_dir(cli.data_dir.clone())?;
     let identity = identity_file::load_or_create(&data_dir).context("node key")?;
     let id = identity.node_id();
     let socket = runtime::bind(cli.overlay_addr).await?;
@@ -167,12 +187,18 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
     let gateway_addr = listener.local_addr().context("gateway socket")?;
 
     let mdns = if cli.no_mdns { None } else { start_mdns() };
-    let mut seeds = cli.bootstrap;
+    let mut seeds = cli.bootstrap.clone();
     if seeds.is_empty() {
         seeds = discover_seeds(mdns.as_ref(), id);
     }
     let config = runtime::live_config().context("OS random number generator")?;
-    let (node, driver) = runtime::spawn(config, identity, socket, &seeds)?;
+    let store = open_store(&data_dir, &cli)?;
+    let dht_config = DhtConfig {
+        repair_interval: Duration::from_secs(cli.repair_interval_secs.max(1)),
+        ..DhtConfig::default()
+    };
+    let (node, driver) =
+        runtime::spawn_with_store(config, identity, socket, &seeds, store, dht_config)?;
     if let Some(m) = &mdns
         && let Err(e) = m.advertise(id, overlay_addr, gateway_addr)
     {
@@ -186,8 +212,16 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
     let app = http::router(Gateway {
         node: node.clone(),
         info,
-    });
-    let (server, stop_server) = serve(listener, app);
+    })
+    .merge(http::rpc_router(Rpc {
+        node: node.clone(),
+        limits: Limits::default(),
+    }));
+    let serve_limits = ServeLimits {
+        max_connections: cli.max_connections.max(1),
+        ..ServeLimits::default()
+    };
+    let (server, stop_server) = serve(listener, app, serve_limits);
     tracing::info!(%id, data_dir = %data_dir.display(), seeds = seeds.len(), "started");
     println!("scope-node {id} overlay udp://{overlay_addr} gateway http://{gateway_addr}");
     Ok(Running {
@@ -203,17 +237,26 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
 fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    limits: ServeLimits,
 ) -> (JoinHandle<()>, oneshot::Sender<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "gateway stopped");
-        }
-    });
+    let server = tokio::spawn(http::serve(listener, app, limits, async {
+        let _ = stopped.await;
+    }));
     (server, stop)
+}
+
+/// Opens (or creates) `<data-dir>/store.redb` with the limits from the flags.
+fn open_store(data_dir: &std::path::Path, cli: &Cli) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let limits = StoreLimits {
+        capacity_bytes: cli.store_capacity_mb.saturating_mul(1 << 20),
+        client_floor_bytes: cli.client_floor_kb.saturating_mul(1 << 10),
+        ..StoreLimits::default()
+    };
+    let path = data_dir.join("store.redb");
+    Store::open(&path, limits).with_context(|| format!("cannot open store {}", path.display()))
 }
 
 fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
