@@ -118,6 +118,24 @@ impl Daemon {
         )
     }
 
+    /// Starts a daemon with extra flags, on `dir` if given (which outlives it) or on a fresh
+    /// temporary directory.
+    ///
+    /// # Panics
+    /// When it does not start.
+    pub fn start_with(dir: Option<&Path>, bootstrap: &[SocketAddr], extra: &[&str]) -> Self {
+        let dir = dir.map_or_else(DataDir::temporary, |d| DataDir::Borrowed(d.to_path_buf()));
+        let mut args = local_args(bootstrap);
+        args.extend(extra.iter().map(|a| (*a).to_string()));
+        Self::launch(dir, &[], &args)
+    }
+
+    /// The gateway's XML-RPC URL.
+    #[must_use]
+    pub fn rpc_url(&self) -> String {
+        format!("http://{}/", self.gateway)
+    }
+
     /// Starts `wrapper… scope-node --data-dir <fresh dir> args…` (the wrapper being, say,
     /// `ip netns exec NS`, which must exec the daemon so that killing the child kills it).
     ///
@@ -384,4 +402,21 @@ pub fn get_json(addr: SocketAddr, path: &str) -> Result<Value, String> {
         return Err(format!("GET {addr}{path}: status {status}: {body}"));
     }
     serde_json::from_str(&body).map_err(|e| format!("GET {addr}{path}: {e}: {body}"))
+}
+
+/// Starts `n` daemons with `extra` flags, each joining through the first, and waits until
+/// each has joined before starting the next (so the overlay is consistent at the end).
+///
+/// # Panics
+/// When one does not start or join within 20 s.
+#[must_use]
+pub fn start_overlay(n: usize, extra: &[&str]) -> Vec<Daemon> {
+    let mut nodes: Vec<Daemon> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let boot: Vec<SocketAddr> = nodes.first().map(|d| d.overlay).into_iter().collect();
+        let d = Daemon::start_with(None, &boot, extra);
+        d.wait_joined(Duration::from_secs(20));
+        nodes.push(d);
+    }
+    nodes
 }

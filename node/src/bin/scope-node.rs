@@ -76,6 +76,10 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
 
+    /// Seconds an HTTP connection may stay idle or take to send a request's headers.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    http_timeout_secs: u64,
+
     /// Period of the DHT's background replica repair round, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     repair_interval_secs: u64,
@@ -219,7 +223,7 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
     }));
     let serve_limits = ServeLimits {
         max_connections: cli.max_connections.max(1),
-        ..ServeLimits::default()
+        header_timeout: Duration::from_secs(cli.http_timeout_secs.max(1)),
     };
     let (server, stop_server) = serve(listener, app, serve_limits);
     tracing::info!(%id, data_dir = %data_dir.display(), seeds = seeds.len(), "started");
