@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod rpc;
+
 /// How long a daemon may take to print its startup line.
 const STARTUP: Duration = Duration::from_secs(20);
 /// Timeout of one HTTP request (longer than the overlay's 10 s lookup timeout).
