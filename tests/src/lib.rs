@@ -23,14 +23,19 @@ const STARTUP: Duration = Duration::from_secs(20);
 /// Timeout of one HTTP request (longer than the overlay's 10 s lookup timeout).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Path of the `scope-node` binary, built once per test process with the same cargo that runs
-/// the tests, so `cargo test --workspace` alone is enough.
+/// Path of the `scope-node` binary (`$SCOPE_NODE_BIN` if set), otherwise built once per test
+/// process with the same cargo that runs the tests, so `cargo test --workspace` alone is enough.
 ///
 /// # Panics
 /// When the build fails.
 pub fn binary() -> &'static Path {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match BIN.get_or_init(build_binary) {
+    // The bench points this at a release build.
+    let init = || match std::env::var_os("SCOPE_NODE_BIN") {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => build_binary(),
+    };
+    match BIN.get_or_init(init) {
         Ok(p) => p,
         Err(e) => panic!("cannot build scope-node: {e}"),
     }
