@@ -55,7 +55,11 @@ fn all_returned(nodes: &[Daemon], data: &[([u8; 20], Vec<u8>)], what: &str) {
         });
         assert!(ok, "{what}: value {i} lost");
     });
-    eprintln!("{what}: all {} values returned in {:?}", data.len(), started.elapsed());
+    eprintln!(
+        "{what}: all {} values returned in {:?}",
+        data.len(),
+        started.elapsed()
+    );
 }
 
 /// Live copies of each key summed over `nodes`.
@@ -101,7 +105,9 @@ fn parse_id(text: &str) -> [u8; 20] {
 #[test]
 fn values_survive_crashes_repair_and_full_restart() {
     let root = tempfile::tempdir().unwrap();
-    let dirs: Vec<PathBuf> = (0..NODES).map(|i| root.path().join(format!("n{i}"))).collect();
+    let dirs: Vec<PathBuf> = (0..NODES)
+        .map(|i| root.path().join(format!("n{i}")))
+        .collect();
     let mut nodes = vec![start(&dirs[0], &[])];
     for dir in &dirs[1..] {
         nodes.push(start(dir, &[nodes[0].overlay]));
@@ -110,7 +116,12 @@ fn values_survive_crashes_repair_and_full_restart() {
     eprintln!("seed {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let data: Vec<([u8; 20], Vec<u8>)> = (0..VALUES)
-        .map(|i| (rng.random(), format!("value {i} {}", rng.random::<u64>()).into_bytes()))
+        .map(|i| {
+            (
+                rng.random(),
+                format!("value {i} {}", rng.random::<u64>()).into_bytes(),
+            )
+        })
         .collect();
     let t = Instant::now();
     parallel(&data, |rpc, i, (key, value)| {
@@ -125,7 +136,10 @@ fn values_survive_crashes_repair_and_full_restart() {
     // Kill three nodes at once, each the root of some keys (skip node 0, the bootstrap).
     let ids: Vec<[u8; 20]> = nodes.iter().map(|n| parse_id(&n.id)).collect();
     let victims = [3usize, 8, 13];
-    let rooted = data.iter().filter(|(k, _)| victims.contains(&root_of(&ids, k))).count();
+    let rooted = data
+        .iter()
+        .filter(|(k, _)| victims.contains(&root_of(&ids, k)))
+        .count();
     assert!(rooted > 0);
     eprintln!("killing nodes {victims:?}, roots of {rooted} keys");
     let mut dead: Vec<Daemon> = Vec::new();
@@ -149,7 +163,10 @@ fn values_survive_crashes_repair_and_full_restart() {
         t.elapsed(),
         counts.iter().max().copied().unwrap_or(0)
     );
-    assert!(repaired, "{below} keys have fewer than {REPLICAS} live replicas");
+    assert!(
+        repaired,
+        "{below} keys have fewer than {REPLICAS} live replicas"
+    );
 
     // The killed nodes come back on their data directories with their IDs.
     for d in dead {

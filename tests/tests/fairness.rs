@@ -24,5 +24,9 @@ fn a_flooding_client_gets_status_1_while_another_still_puts() {
         .expect("cannot run python3");
     eprintln!("{}", String::from_utf8_lossy(&out.stdout));
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "fairness check failed: {}", out.status);
+    assert!(
+        out.status.success(),
+        "fairness check failed: {}",
+        out.status
+    );
 }

@@ -28,7 +28,10 @@ const PRELOAD: usize = 2000;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let values: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let values: usize = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     throughput()?;
     memory(values)?;
     latency_32()?;
@@ -190,7 +193,10 @@ fn latency_32() -> anyhow::Result<()> {
     let mut get = Vec::new();
     for (i, k) in keys.iter().enumerate() {
         let t = Instant::now();
-        if rpc.get(nodes[(i + 7) % 32].gateway, k).is_ok_and(|v| !v.is_empty()) {
+        if rpc
+            .get(nodes[(i + 7) % 32].gateway, k)
+            .is_ok_and(|v| !v.is_empty())
+        {
             get.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
         }
     }
