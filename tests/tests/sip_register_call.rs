@@ -11,11 +11,6 @@ use std::time::Duration;
 use scope_tests::Daemon;
 use scope_tests::sip::{Sipp, free_port, have, register_all, scenario, sipp_args, users_file};
 
-/// Switch for when the DHT-backed location service lands: then users register at daemon A
-/// and are called through daemon B (joined to A). Until then each daemon keeps its bindings
-/// in its own memory, so both steps go through one daemon.
-const DHT_BACKED_LOCATION: bool = false;
-
 fn sipp_missing() -> bool {
     if have("sipp") {
         return false;
@@ -56,14 +51,13 @@ fn thousand_users_register_then_each_one_resolves() {
     if sipp_missing() {
         return;
     }
+    // Users register at super-node A and are called through super-node B: B finds every one
+    // of them in the DHT.
     let a = Daemon::start(&[]);
-    let b = DHT_BACKED_LOCATION.then(|| {
-        a.wait_joined(Duration::from_secs(10));
-        let b = Daemon::start(&[a.overlay]);
-        b.wait_joined(Duration::from_secs(10));
-        b
-    });
-    let via = b.as_ref().unwrap_or(&a);
+    a.wait_joined(Duration::from_secs(10));
+    let b = Daemon::start(&[a.overlay]);
+    b.wait_joined(Duration::from_secs(10));
+    let via = &b;
     let dir = tempfile::tempdir().unwrap();
     let uas_port = free_port();
     let list = users(1000);

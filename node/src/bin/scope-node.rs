@@ -13,11 +13,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
+use scope_node::dht::DhtConfig;
 use scope_node::discovery::Mdns;
-use scope_node::http::{self, DaemonInfo, Gateway};
+use scope_node::gateway::Limits;
+use scope_node::http::{self, DaemonInfo, Gateway, Rpc, ServeLimits};
 use scope_node::overlay::NodeId;
 use scope_node::runtime::{self, NodeHandle, identity_file};
-use scope_node::sip_runtime::{self, SharedMemoryLocation, SipConfig, SipHandle};
+use scope_node::sip_runtime::{self, DhtLocation, SipConfig, SipHandle};
+use scope_node::store::{Store, StoreLimits};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -70,6 +73,27 @@ struct Cli {
     /// Neither advertise this node nor look for others by mDNS.
     #[arg(long)]
     no_mdns: bool,
+
+    /// Total storage of this node for DHT values, tombstones and blob chunks, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    store_capacity_mb: u64,
+
+    /// Fair-share floor: every client may store at least this many KiB here, however many
+    /// clients share the node (still bounded by the capacity).
+    #[arg(long, value_name = "KIB", default_value_t = 64)]
+    client_floor_kb: u64,
+
+    /// Most concurrent HTTP connections on the gateway; more are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
+
+    /// Seconds an HTTP connection may stay idle or take to send a request's headers.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    http_timeout_secs: u64,
+
+    /// Period of the DHT's background replica repair round, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    repair_interval_secs: u64,
 
     /// Log format on stderr (the filter comes from RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -168,7 +192,7 @@ async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn start(cli: Cli) -> anyhow::Result<Running> {
-    let data_dir = data_dir(cli.data_dir)?;
+    let data_dir = data_dir(cli.data_dir.clone())?;
     let identity = identity_file::load_or_create(&data_dir).context("node key")?;
     let id = identity.node_id();
     let socket = runtime::bind(cli.overlay_addr).await?;
@@ -181,19 +205,25 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
     let sip_addr = sip_sockets.local_addr();
 
     let mdns = if cli.no_mdns { None } else { start_mdns() };
-    let mut seeds = cli.bootstrap;
+    let mut seeds = cli.bootstrap.clone();
     if seeds.is_empty() {
         seeds = discover_seeds(mdns.as_ref(), id);
     }
     let config = runtime::live_config().context("OS random number generator")?;
-    let (node, driver) = runtime::spawn(config, identity, socket, &seeds)?;
+    let store = open_store(&data_dir, &cli)?;
+    let dht_config = DhtConfig {
+        repair_interval: Duration::from_secs(cli.repair_interval_secs.max(1)),
+        ..DhtConfig::default()
+    };
+    let (node, driver) =
+        runtime::spawn_with_store(config, identity, socket, &seeds, store, dht_config)?;
     if let Some(m) = &mdns
         && let Err(e) = m.advertise(id, overlay_addr, gateway_addr)
     {
         tracing::warn!(error = %e, "cannot advertise over mDNS; running without it");
     }
 
-    let sip = start_sip(sip_sockets, cli.sip_domain, cli.sip_t1_ms)?;
+    let sip = start_sip(sip_sockets, cli.sip_domain, cli.sip_t1_ms, &node)?;
     let info = Arc::new(DaemonInfo {
         gateway_addr,
         sip_addr: Some(sip_addr),
@@ -202,8 +232,16 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
         node: node.clone(),
         info,
         sip: Some(sip.clone()),
-    });
-    let (server, stop_server) = serve(listener, app);
+    })
+    .merge(http::rpc_router(Rpc {
+        node: node.clone(),
+        limits: Limits::default(),
+    }));
+    let serve_limits = ServeLimits {
+        max_connections: cli.max_connections.max(1),
+        header_timeout: Duration::from_secs(cli.http_timeout_secs.max(1)),
+    };
+    let (server, stop_server) = serve(listener, app, serve_limits);
     tracing::info!(%id, data_dir = %data_dir.display(), seeds = seeds.len(), "started");
     println!(
         "scope-node {id} overlay udp://{overlay_addr} gateway http://{gateway_addr} sip {sip_addr}"
@@ -220,15 +258,13 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
 
 /// Starts the SIP proxy/registrar on its bound sockets.
 ///
-/// Its location service is, for now, a store in this process only: one daemon is a complete
-/// registrar and proxy for the users registered at it, and users registered at another
-/// super-node are not found. The DHT-backed [`sip_runtime::LocationService`] replaces it
-/// once the DHT layer lands; the service-list advertisement
-/// ([`sip_runtime::service_list::advertise`]) starts then too.
+/// Its location service is the DHT, so a user registered at any super-node is found from
+/// every other; the node also advertises itself in the P2PSIP service list while it runs.
 fn start_sip(
     sockets: sip_runtime::SipSockets,
     domain: String,
     t1_ms: u64,
+    node: &runtime::NodeHandle,
 ) -> anyhow::Result<SipHandle> {
     anyhow::ensure!(
         (1..=60_000).contains(&t1_ms),
@@ -247,26 +283,43 @@ fn start_sip(
     }
     config.proxy.transaction.t1 = Duration::from_millis(t1_ms);
     config.proxy.rng_seed = runtime::os_random().context("OS random number generator")?;
-    let location = Arc::new(SharedMemoryLocation::new());
-    let (handle, _task) = sip_runtime::spawn(config, sockets, location);
+    let location = DhtLocation::new(node.clone());
+    tokio::spawn(advertise_sip(location.clone(), local));
+    let (handle, _task) = sip_runtime::spawn(config, sockets, Arc::new(location));
     Ok(handle)
+}
+
+/// Keeps this node in the P2PSIP service list until the process ends. (A graceful leave takes
+/// the whole node out of the overlay; the advertisement then expires with its TTL.)
+async fn advertise_sip(directory: DhtLocation, sip_addr: std::net::SocketAddr) {
+    let (_keep, leave) = tokio::sync::watch::channel(false);
+    sip_runtime::service_list::advertise(&directory, sip_addr, leave).await;
 }
 
 /// Serves `app` on `listener` until the returned sender fires (or is dropped).
 fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    limits: ServeLimits,
 ) -> (JoinHandle<()>, oneshot::Sender<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "gateway stopped");
-        }
-    });
+    let server = tokio::spawn(http::serve(listener, app, limits, async {
+        let _ = stopped.await;
+    }));
     (server, stop)
+}
+
+/// Opens (or creates) `<data-dir>/store.redb` with the limits from the flags.
+fn open_store(data_dir: &std::path::Path, cli: &Cli) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let limits = StoreLimits {
+        capacity_bytes: cli.store_capacity_mb.saturating_mul(1 << 20),
+        client_floor_bytes: cli.client_floor_kb.saturating_mul(1 << 10),
+        ..StoreLimits::default()
+    };
+    let path = data_dir.join("store.redb");
+    Store::open(&path, limits).with_context(|| format!("cannot open store {}", path.display()))
 }
 
 fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {

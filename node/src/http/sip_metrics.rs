@@ -36,7 +36,7 @@ impl SipBody {
             requests: s.metrics.requests.values().sum(),
             parse_errors: s.metrics.parse_errors,
             dht_failures: s.metrics.dht_failures,
-            location: "memory",
+            location: "dht",
         }
     }
 }

@@ -30,6 +30,7 @@
 //! This module reads the real clock only through [`crate::runtime::now`] and
 //! [`crate::runtime::wall_clock_ms`], as the overlay runtime does.
 
+pub mod dht_location;
 mod driver;
 pub mod location;
 pub mod service_list;
@@ -44,6 +45,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::sip::proxy::{Metrics, ProxyConfig};
 
+pub use dht_location::DhtLocation;
 pub use location::{LocationService, SharedMemoryLocation, binding_secret};
 
 /// Commands waiting for the driver beyond this make HTTP handlers wait (backpressure).

@@ -2,10 +2,9 @@
 //! `"ip:port"` under SHA-1(`"P2PSIP"`), refreshed before its TTL runs out and removed on a
 //! graceful leave, so any node can list the live SIP super-nodes.
 //!
-//! Written against the small [`ServiceDirectory`] trait because the DHT layer is not part of
-//! this branch: the daemon does not run [`advertise`] yet. Once the DHT offers
-//! `put_removable`/`rm`, implementing the trait and spawning [`advertise`] next to the SIP
-//! task is all that is left.
+//! The service ID itself is kept in the global service list under SHA-1(`"ServiceList"`)
+//! (DESIGN.md §4), where `whatsup services` finds it. Written against the small
+//! [`ServiceDirectory`] trait; the daemon implements it with the DHT ([`super::DhtLocation`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,6 +24,12 @@ pub const ADVERT_TTL: Duration = Duration::from_secs(600);
 #[must_use]
 pub fn service_key() -> [u8; 20] {
     Sha1::digest(SERVICE_ID.as_bytes()).into()
+}
+
+/// The DHT key of the global service list: SHA-1(`"ServiceList"`).
+#[must_use]
+pub fn service_list_key() -> [u8; 20] {
+    Sha1::digest(b"ServiceList").into()
 }
 
 /// The part of the DHT the advertisement needs.
@@ -57,7 +62,20 @@ pub async fn advertise<D: ServiceDirectory>(
     let key = service_key();
     let value = sip_addr.to_string().into_bytes();
     loop {
-        let wait = match dir.put(key, value.clone(), ADVERT_TTL).await {
+        // The list entry is shared by every SIP super-node, so it is only ever refreshed (it
+        // expires with the last provider), never removed.
+        let listed = dir
+            .put(
+                service_list_key(),
+                SERVICE_ID.as_bytes().to_vec(),
+                ADVERT_TTL,
+            )
+            .await;
+        let put = match listed {
+            Ok(()) => dir.put(key, value.clone(), ADVERT_TTL).await,
+            Err(e) => Err(e),
+        };
+        let wait = match put {
             Ok(()) => ADVERT_TTL / 2,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot advertise the SIP service; retrying");
@@ -117,6 +135,7 @@ mod tests {
         assert_eq!(
             *dir.0.lock().unwrap(),
             vec![
+                "put P2PSIP".to_owned(),
                 "put 10.0.0.1:5060".to_owned(),
                 "rm 10.0.0.1:5060".to_owned()
             ]
