@@ -12,10 +12,10 @@ mode="${1:-}"
 case "$mode" in
   run) packages=(build-essential pkg-config) ;;
   # procps: the tests signal daemons with kill(1); iproute2 and curl: the (ignored by
-  # default, root-only) mDNS test between network namespaces.
-  # mesa-vulkan-drivers: a CPU adapter for the GUI snapshot tests; xvfb, xdotool, x11-utils and
-  # imagemagick: the test that runs the real window headless.
-  test) packages=(build-essential pkg-config procps iproute2 curl mesa-vulkan-drivers xvfb xdotool x11-utils imagemagick) ;;
+  # default, root-only) mDNS test between network namespaces; sip-tester (sipp) and baresip:
+  # the real SIP peers of the SIP tests; mesa-vulkan-drivers: a CPU adapter for the GUI snapshot
+  # tests; xvfb, xdotool, x11-utils and imagemagick: the test that runs the real window headless.
+  test) packages=(build-essential pkg-config procps iproute2 curl sip-tester baresip mesa-vulkan-drivers xvfb xdotool x11-utils imagemagick) ;;
   *)
     echo "usage: $0 run|test" >&2
     exit 2

@@ -8,6 +8,7 @@
 //! timers and events out, with time and randomness supplied by the caller. [`runtime`] drives them
 //! on real sockets with tokio; [`sim`] drives the very same code in virtual time.
 
+pub mod dht;
 pub mod discovery;
 pub mod embedded;
 pub mod gateway;
@@ -16,4 +17,6 @@ pub mod overlay;
 pub mod runtime;
 pub mod sim;
 pub mod sip;
+pub mod sip_runtime;
 pub mod store;
+pub mod supernode;

@@ -16,19 +16,27 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod rpc;
+pub mod sip;
+
 /// How long a daemon may take to print its startup line.
 const STARTUP: Duration = Duration::from_secs(20);
 /// Timeout of one HTTP request (longer than the overlay's 10 s lookup timeout).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Path of the `scope-node` binary, built once per test process with the same cargo that runs
-/// the tests, so `cargo test --workspace` alone is enough.
+/// Path of the `scope-node` binary (`$SCOPE_NODE_BIN` if set), otherwise built once per test
+/// process with the same cargo that runs the tests, so `cargo test --workspace` alone is enough.
 ///
 /// # Panics
 /// When the build fails.
 pub fn binary() -> &'static Path {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match BIN.get_or_init(build_binary) {
+    // The bench points this at a release build.
+    let init = || match std::env::var_os("SCOPE_NODE_BIN") {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => build_binary(),
+    };
+    match BIN.get_or_init(init) {
         Ok(p) => p,
         Err(e) => panic!("cannot build scope-node: {e}"),
     }
@@ -93,6 +101,8 @@ pub struct Daemon {
     pub overlay: SocketAddr,
     /// Its HTTP gateway address.
     pub gateway: SocketAddr,
+    /// Its SIP address (UDP and TCP), when the startup line names one.
+    pub sip: Option<SocketAddr>,
     dir: DataDir,
 }
 
@@ -106,6 +116,26 @@ impl Daemon {
         Self::launch(DataDir::temporary(), &[], &local_args(bootstrap))
     }
 
+    /// Like [`Daemon::start`], with `extra` flags appended (say `--sip-t1-ms 50`).
+    ///
+    /// # Panics
+    /// When it does not start.
+    pub fn start_with_args(bootstrap: &[SocketAddr], extra: &[&str]) -> Self {
+        let mut args = local_args(bootstrap);
+        args.extend(extra.iter().map(|a| (*a).to_string()));
+        Self::launch(DataDir::temporary(), &[], &args)
+    }
+
+    /// Its SIP address.
+    ///
+    /// # Panics
+    /// When the daemon did not report one.
+    #[must_use]
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.sip
+            .unwrap_or_else(|| panic!("daemon {} reported no SIP address", self.id))
+    }
+
     /// Starts a daemon on the data directory `dir`, which outlives it.
     ///
     /// # Panics
@@ -116,6 +146,24 @@ impl Daemon {
             &[],
             &local_args(bootstrap),
         )
+    }
+
+    /// Starts a daemon with extra flags, on `dir` if given (which outlives it) or on a fresh
+    /// temporary directory.
+    ///
+    /// # Panics
+    /// When it does not start.
+    pub fn start_with(dir: Option<&Path>, bootstrap: &[SocketAddr], extra: &[&str]) -> Self {
+        let dir = dir.map_or_else(DataDir::temporary, |d| DataDir::Borrowed(d.to_path_buf()));
+        let mut args = local_args(bootstrap);
+        args.extend(extra.iter().map(|a| (*a).to_string()));
+        Self::launch(dir, &[], &args)
+    }
+
+    /// The gateway's XML-RPC URL.
+    #[must_use]
+    pub fn rpc_url(&self) -> String {
+        format!("http://{}/", self.gateway)
     }
 
     /// Starts `wrapper… scope-node --data-dir <fresh dir> args…` (the wrapper being, say,
@@ -135,6 +183,7 @@ impl Daemon {
                 id,
                 overlay,
                 gateway,
+                sip: parse_sip_addr(&line),
                 dir,
             },
             None => {
@@ -226,12 +275,15 @@ impl Drop for Daemon {
     }
 }
 
-/// Arguments for a daemon on 127.0.0.1 with OS-chosen ports and no mDNS.
+/// Arguments for a daemon on 127.0.0.1 with OS-chosen ports (overlay, gateway, SIP) and no
+/// mDNS.
 fn local_args(bootstrap: &[SocketAddr]) -> Vec<String> {
     let mut args: Vec<String> = [
         "--overlay-addr",
         "127.0.0.1:0",
         "--gateway-addr",
+        "127.0.0.1:0",
+        "--sip-addr",
         "127.0.0.1:0",
         "--no-mdns",
     ]
@@ -296,6 +348,18 @@ pub fn parse_startup_line(line: &str) -> Option<(String, SocketAddr, SocketAddr)
         )),
         _ => None,
     }
+}
+
+/// The address after `sip` in the startup line, if any.
+#[must_use]
+pub fn parse_sip_addr(line: &str) -> Option<SocketAddr> {
+    let mut words = line.split_whitespace().skip(6);
+    while let Some(w) = words.next() {
+        if w == "sip" {
+            return words.next()?.parse().ok();
+        }
+    }
+    None
 }
 
 /// Runs `scope-node` with exactly `args` (no defaults added) and returns its exit status and
@@ -384,4 +448,21 @@ pub fn get_json(addr: SocketAddr, path: &str) -> Result<Value, String> {
         return Err(format!("GET {addr}{path}: status {status}: {body}"));
     }
     serde_json::from_str(&body).map_err(|e| format!("GET {addr}{path}: {e}: {body}"))
+}
+
+/// Starts `n` daemons with `extra` flags, each joining through the first, and waits until
+/// each has joined before starting the next (so the overlay is consistent at the end).
+///
+/// # Panics
+/// When one does not start or join within 20 s.
+#[must_use]
+pub fn start_overlay(n: usize, extra: &[&str]) -> Vec<Daemon> {
+    let mut nodes: Vec<Daemon> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let boot: Vec<SocketAddr> = nodes.first().map(|d| d.overlay).into_iter().collect();
+        let d = Daemon::start_with(None, &boot, extra);
+        d.wait_joined(Duration::from_secs(20));
+        nodes.push(d);
+    }
+    nodes
 }

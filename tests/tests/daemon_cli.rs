@@ -192,7 +192,9 @@ fn status_has_the_documented_fields() {
         b.overlay
     );
     assert!(s["routing_table_entries"].as_u64().unwrap() >= 1, "{s}");
-    assert_eq!(s["stored_values"], 0);
+    // Nothing but the SIP super-nodes' own P2PSIP advertisements (service list entry and
+    // provider address, at most two per node on this two-node overlay, plus replicas).
+    assert!(s["stored_values"].as_u64().is_some_and(|n| n <= 8), "{s}");
     assert!(s["uptime_s"].is_u64(), "{s}");
     assert_eq!(s["version"], env!("CARGO_PKG_VERSION"));
 }

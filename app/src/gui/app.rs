@@ -236,10 +236,22 @@ impl WhatsUpApp {
     }
 
     fn connected(&mut self, result: Result<Connected, String>) -> Phase {
-        let connected = result.unwrap_or_else(|e| {
-            self.notice = Some(Notice::error(format!("{e}; using a store on this machine")));
-            connection::in_memory()
-        });
+        let connected = match result {
+            Ok(c) => c,
+            Err(e) => {
+                // Nothing to fall back on that would keep the user's data: say why and look
+                // again. (Only a discovering app connects, so it has a home.)
+                self.notice = Some(Notice::error(e.clone()));
+                let home = self.home.clone().unwrap_or_default();
+                let (tx, waiting) = std::sync::mpsc::channel();
+                let pending = connection::connect(&self.backend, self.settings.clone(), home, tx);
+                return Phase::Connecting {
+                    pending,
+                    waiting,
+                    why: format!("{e}. Looking again…"),
+                };
+            }
+        };
         self.notice = Some(Notice::info(connected.note.clone()));
         self.status.set_link(
             connected.dht.clone(),

@@ -11,7 +11,7 @@ use scope_node::embedded::{EmbeddedConfig, EmbeddedNode};
 use scope_node::runtime::Status;
 
 use crate::client::capability::{self, Assessment};
-use crate::client::{Dht, GatewayDht, MemoryDht, discovery, keys};
+use crate::client::{Dht, GatewayDht, discovery, keys};
 
 use super::backend::{Backend, Pending};
 use super::settings::Settings;
@@ -40,14 +40,11 @@ pub struct Connected {
 #[must_use]
 pub fn node_config(settings: &Settings, home: &Path) -> EmbeddedConfig {
     let any = |port: u16| SocketAddr::from(([0, 0, 0, 0], port));
-    EmbeddedConfig {
-        data_dir: home.join("super-node"),
-        overlay_addr: any(settings.overlay_port),
-        gateway_addr: any(settings.gateway_port),
-        sip_addr: Some(any(settings.sip_port)),
-        bootstrap: Vec::new(),
-        mdns: true,
-    }
+    let mut config = EmbeddedConfig::new(home.join("super-node"));
+    config.overlay_addr = any(settings.overlay_port);
+    config.gateway_addr = any(settings.gateway_port);
+    config.sip_addr = Some(any(settings.sip_port));
+    config
 }
 
 /// The capability verdict for this machine (reads /proc and /sys; cheap).
@@ -69,7 +66,18 @@ pub fn connect(
             let found = discover().await;
             let serve = settings.serve_super_node || (found.is_empty() && verdict.super_node);
             if serve {
-                return serve_here(&settings, &home, found).await;
+                match serve_here(&settings, &home, found.clone()).await {
+                    Ok(connected) => return Ok(connected),
+                    Err(e) if !found.is_empty() => {
+                        let note = format!("{e}; connected through a super-node on the LAN");
+                        return on_gateways(found, None, &note);
+                    }
+                    Err(e) => {
+                        let _ = waiting.send(format!("{e}. Trying again…"));
+                        tokio::time::sleep(RETRY).await;
+                        continue;
+                    }
+                }
             }
             if !found.is_empty() {
                 return on_gateways(found, None, "Connected through a super-node on the LAN");
@@ -97,8 +105,7 @@ async fn discover() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Starts the embedded node and connects through its gateway (falling back to a store on
-/// this machine when the node's gateway does not answer DHT calls).
+/// Starts the embedded node and connects through its gateway (and the others found).
 async fn serve_here(
     settings: &Settings,
     home: &Path,
@@ -108,26 +115,11 @@ async fn serve_here(
     let local = format!("http://127.0.0.1:{}/RPC2", node.gateway_addr.port());
     let mut gateways = vec![local];
     gateways.extend(found);
-    let mut connected = on_gateways(
+    on_gateways(
         gateways,
         Some(node),
         "No super-node answered within 3 s, so this device now serves as one",
-    )?;
-    // Until the node serves the DHT over XML-RPC, its gateway answers only /status: keep the
-    // app usable on a lone machine with a store in this process, and say so.
-    if connected
-        .dht
-        .get_page(keys::service_list(), Vec::new())
-        .await
-        .is_err()
-    {
-        connected.dht = Arc::new(MemoryDht::new());
-        connected.gateway = None;
-        connected.note = "This device serves as a super-node; its DHT gateway is not available \
-                          in this build, so data stays on this machine"
-            .into();
-    }
-    Ok(connected)
+    )
 }
 
 /// Starts the embedded node on the blocking pool (it binds sockets and may browse mDNS).
@@ -135,7 +127,7 @@ pub async fn start_node(config: EmbeddedConfig) -> Result<EmbeddedNode, String> 
     tokio::task::spawn_blocking(move || EmbeddedNode::start(config))
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| format!("the super-node could not start: {e:#}"))
+        .map_err(|e| format!("the super-node could not start: {e}"))
 }
 
 fn on_gateways(
@@ -152,18 +144,6 @@ fn on_gateways(
         note: note.to_owned(),
         known,
     })
-}
-
-/// A DHT in this process, for tests and for a device with no network at all.
-#[must_use]
-pub fn in_memory() -> Connected {
-    Connected {
-        dht: Arc::new(MemoryDht::new()),
-        gateway: None,
-        node: None,
-        note: "Using a store on this machine only".into(),
-        known: 0,
-    }
 }
 
 /// What the status bar shows about the link.

@@ -1,34 +1,22 @@
 //! `scope-node`: the headless SCOPE super-node daemon.
 //!
-//! Runs one overlay node on a UDP socket, serves the HTTP gateway next to it, advertises both
+//! Runs one overlay node on a UDP socket, serves the HTTP gateway and the SIP proxy/registrar
+//! (UDP and TCP) next to it, advertises the first two
 //! over mDNS, and leaves the overlay gracefully on SIGINT/SIGTERM. Startup problems (a bad flag,
 //! a port in use, an unusable data directory) print one line on stderr and exit with code 2.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use scope_node::discovery::Mdns;
-use scope_node::http::{self, DaemonInfo, Gateway};
-use scope_node::overlay::NodeId;
-use scope_node::runtime::{self, NodeHandle, identity_file};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use scope_node::supernode::{self, SuperNode, SuperNodeConfig};
 
 /// Exit code for every problem found before the node runs (as clap uses for bad flags).
 const EXIT_USAGE: u8 = 2;
-/// How long to listen for other super-nodes on the LAN before starting a new overlay.
-const MDNS_BROWSE: Duration = Duration::from_secs(2);
-/// Budget for leaving the overlay after a signal; the whole shutdown stays under 5 s.
-const LEAVE_BUDGET: Duration = Duration::from_secs(2);
-/// Budget for open HTTP connections to finish after a signal.
-const HTTP_DRAIN_BUDGET: Duration = Duration::from_secs(1);
-
-/// A SCOPE super-node: Pastry overlay and HTTP gateway (later also XML-RPC and SIP).
+/// A SCOPE super-node: Pastry overlay, HTTP gateway and SIP proxy/registrar.
 #[derive(Debug, Parser)]
 #[command(name = "scope-node", version, about)]
 struct Cli {
@@ -47,9 +35,19 @@ struct Cli {
     #[arg(long, value_name = "IP:PORT", default_value = "0.0.0.0:5851")]
     gateway_addr: SocketAddr,
 
-    /// SIP address (UDP and TCP); shown in /status, served by a later version.
+    /// SIP proxy/registrar address (UDP and TCP on the same port; port 0 picks one).
     #[arg(long, value_name = "IP:PORT", default_value = "0.0.0.0:5060")]
     sip_addr: SocketAddr,
+
+    /// The overlay's SIP domain: users register as sip:NAME@DOMAIN.
+    #[arg(long, value_name = "DOMAIN", default_value = "scope")]
+    sip_domain: String,
+
+    /// SIP timer T1 in milliseconds (RFC 3261: 500). Timer B/F, which turns a silent device
+    /// into 408, is 64 x T1; tests lower it to see that within seconds.
+    #[arg(long, value_name = "MS", default_value_t = 500, hide = true,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    sip_t1_ms: u64,
 
     /// Overlay address of a node to join through (repeatable). With none, the node looks for
     /// super-nodes on the LAN by mDNS, and starts a new overlay if it finds none.
@@ -59,6 +57,27 @@ struct Cli {
     /// Neither advertise this node nor look for others by mDNS.
     #[arg(long)]
     no_mdns: bool,
+
+    /// Total storage of this node for DHT values, tombstones and blob chunks, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    store_capacity_mb: u64,
+
+    /// Fair-share floor: every client may store at least this many KiB here, however many
+    /// clients share the node (still bounded by the capacity).
+    #[arg(long, value_name = "KIB", default_value_t = 64)]
+    client_floor_kb: u64,
+
+    /// Most concurrent HTTP connections on the gateway; more are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
+
+    /// Seconds an HTTP connection may stay idle or take to send a request's headers.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    http_timeout_secs: u64,
+
+    /// Period of the DHT's background replica repair round, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    repair_interval_secs: u64,
 
     /// Log format on stderr (the filter comes from RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -72,15 +91,6 @@ enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-/// Everything started by [`start`], stopped by [`stop`].
-struct Running {
-    node: NodeHandle,
-    driver: JoinHandle<()>,
-    server: JoinHandle<()>,
-    stop_server: oneshot::Sender<()>,
-    mdns: Option<Mdns>,
 }
 
 fn main() -> ExitCode {
@@ -135,8 +145,8 @@ async fn run(cli: Cli) -> ExitCode {
     // Installed before anything slow (mDNS browsing), so a signal during startup also leads to
     // a clean exit rather than the default action.
     let mut signals = Signals::install();
-    let mut running = match start(cli).await {
-        Ok(r) => r,
+    let mut node = match start(cli).await {
+        Ok(n) => n,
         Err(e) => {
             eprintln!("scope-node: error: {e:#}");
             return ExitCode::from(EXIT_USAGE);
@@ -145,112 +155,46 @@ async fn run(cli: Cli) -> ExitCode {
     tokio::select! {
         signal = signals.recv() => {
             tracing::info!(signal, "shutting down");
-            stop(running).await;
+            node.stop().await;
             ExitCode::SUCCESS
         }
-        r = &mut running.driver => {
+        r = node.driver_stopped() => {
             tracing::error!(?r, "the overlay driver stopped unexpectedly");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn start(cli: Cli) -> anyhow::Result<Running> {
-    let data_dir = data_dir(cli.data_dir)?;
-    let identity = identity_file::load_or_create(&data_dir).context("node key")?;
-    let id = identity.node_id();
-    let socket = runtime::bind(cli.overlay_addr).await?;
-    let listener = tokio::net::TcpListener::bind(cli.gateway_addr)
-        .await
-        .with_context(|| format!("cannot bind gateway TCP socket {}", cli.gateway_addr))?;
-    let overlay_addr = socket.local_addr().context("overlay socket")?;
-    let gateway_addr = listener.local_addr().context("gateway socket")?;
-
-    let mdns = if cli.no_mdns { None } else { start_mdns() };
-    let mut seeds = cli.bootstrap;
-    if seeds.is_empty() {
-        seeds = discover_seeds(mdns.as_ref(), id);
-    }
-    let config = runtime::live_config().context("OS random number generator")?;
-    let (node, driver) = runtime::spawn(config, identity, socket, &seeds)?;
-    if let Some(m) = &mdns
-        && let Err(e) = m.advertise(id, overlay_addr, gateway_addr)
-    {
-        tracing::warn!(error = %e, "cannot advertise over mDNS; running without it");
-    }
-
-    let info = Arc::new(DaemonInfo {
-        gateway_addr,
-        sip_addr: Some(cli.sip_addr),
-    });
-    let app = http::router(Gateway {
-        node: node.clone(),
-        info,
-    });
-    let (server, stop_server) = serve(listener, app);
-    tracing::info!(%id, data_dir = %data_dir.display(), seeds = seeds.len(), "started");
-    println!("scope-node {id} overlay udp://{overlay_addr} gateway http://{gateway_addr}");
-    Ok(Running {
-        node,
-        driver,
-        server,
-        stop_server,
-        mdns,
-    })
-}
-
-/// Serves `app` on `listener` until the returned sender fires (or is dropped).
-fn serve(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-) -> (JoinHandle<()>, oneshot::Sender<()>) {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "gateway stopped");
-        }
-    });
-    (server, stop)
-}
-
-fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = given {
-        return Ok(dir);
-    }
-    directories::ProjectDirs::from("org", "SCOPE", "scope-node")
-        .map(|d| d.data_dir().to_path_buf())
-        .context("no home directory to keep the node key in; pass --data-dir")
-}
-
-fn start_mdns() -> Option<Mdns> {
-    match Mdns::start() {
-        Ok(m) => Some(m),
-        Err(e) => {
-            tracing::warn!(error = %e, "mDNS unavailable; running without it");
-            None
-        }
-    }
-}
-
-/// Super-nodes found on the LAN; none (or no mDNS) means this node starts a new overlay.
-fn discover_seeds(mdns: Option<&Mdns>, me: NodeId) -> Vec<SocketAddr> {
-    let Some(mdns) = mdns else {
-        return Vec::new();
+async fn start(cli: Cli) -> anyhow::Result<SuperNode> {
+    let data_dir = match cli.data_dir {
+        Some(dir) => dir,
+        None => supernode::default_data_dir()
+            .context("no home directory to keep the node key in; pass --data-dir")?,
     };
-    let found = tokio::task::block_in_place(|| mdns.find_overlay_peers(me, MDNS_BROWSE));
-    match found {
-        Ok(seeds) => {
-            tracing::info!(?seeds, "super-nodes found by mDNS");
-            seeds
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "mDNS browse failed; starting a new overlay");
-            Vec::new()
-        }
-    }
+    let config = SuperNodeConfig {
+        data_dir,
+        overlay_addr: cli.overlay_addr,
+        gateway_addr: cli.gateway_addr,
+        sip_addr: Some(cli.sip_addr),
+        sip_domain: cli.sip_domain,
+        sip_t1: Duration::from_millis(cli.sip_t1_ms),
+        bootstrap: cli.bootstrap,
+        mdns: !cli.no_mdns,
+        store_capacity_bytes: cli.store_capacity_mb.saturating_mul(1 << 20),
+        client_floor_bytes: cli.client_floor_kb.saturating_mul(1 << 10),
+        max_connections: cli.max_connections,
+        http_timeout: Duration::from_secs(cli.http_timeout_secs),
+        repair_interval: Duration::from_secs(cli.repair_interval_secs),
+    };
+    let node = SuperNode::start(config).await?;
+    let sip = node
+        .sip_addr
+        .map_or_else(|| "off".to_owned(), |a| a.to_string());
+    println!(
+        "scope-node {} overlay udp://{} gateway http://{} sip {sip}",
+        node.node_id, node.overlay_addr, node.gateway_addr
+    );
+    Ok(node)
 }
 
 /// The signals that stop the daemon: SIGINT (Ctrl-C) and, on Unix, SIGTERM.
@@ -307,34 +251,5 @@ impl Signals {
             let _ = tokio::signal::ctrl_c().await;
             "SIGINT"
         }
-    }
-}
-
-/// Leaves the overlay, stops the gateway and withdraws the mDNS records, each within a budget
-/// so the process exits well inside 5 s.
-async fn stop(running: Running) {
-    let Running {
-        node,
-        driver,
-        server,
-        stop_server,
-        mdns,
-    } = running;
-    if tokio::time::timeout(LEAVE_BUDGET, node.leave())
-        .await
-        .is_err()
-    {
-        tracing::warn!("leaving took too long; exiting anyway");
-    }
-    let _ = stop_server.send(());
-    if tokio::time::timeout(HTTP_DRAIN_BUDGET, server)
-        .await
-        .is_err()
-    {
-        tracing::warn!("open HTTP connections did not close in time; dropping them");
-    }
-    driver.abort();
-    if let Some(m) = mdns {
-        m.shutdown();
     }
 }

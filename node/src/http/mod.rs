@@ -5,22 +5,28 @@
 //! the same listener, and tests can drive it without a socket.
 
 mod prometheus;
+pub mod serve;
+mod sip_metrics;
+mod xmlrpc;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 
 use crate::overlay::NodeId;
 use crate::runtime::{NodeHandle, RouteError};
+use crate::sip_runtime::SipHandle;
 
 pub use prometheus::render as render_metrics;
+pub use serve::{ServeLimits, serve};
+pub use xmlrpc::Rpc;
 
 /// What the HTTP handlers share: the way to the overlay and facts fixed at start.
 #[derive(Clone, Debug)]
@@ -29,6 +35,8 @@ pub struct Gateway {
     pub node: NodeHandle,
     /// Facts about this daemon shown in `/status`.
     pub info: Arc<DaemonInfo>,
+    /// The SIP proxy/registrar, when this daemon runs one.
+    pub sip: Option<SipHandle>,
 }
 
 /// Facts about the daemon that do not change while it runs.
@@ -36,7 +44,7 @@ pub struct Gateway {
 pub struct DaemonInfo {
     /// Where the gateway listens.
     pub gateway_addr: SocketAddr,
-    /// Where SIP will listen (a later part serves it; shown so clients can find it).
+    /// Where the SIP proxy/registrar listens (UDP and TCP), shown so clients can find it.
     pub sip_addr: Option<SocketAddr>,
 }
 
@@ -47,6 +55,19 @@ pub fn router(state: Gateway) -> Router {
         .route("/status", get(status))
         .route("/route/{key}", get(route))
         .route("/metrics", get(metrics))
+        .route("/local/counts", post(local_counts))
+        .with_state(state)
+}
+
+/// The XML-RPC gateway on `POST /` and `POST /RPC2` (the path most XML-RPC clients default
+/// to). Merge it into [`router`] to serve both on one listener. The body limit is enforced by
+/// the handler itself (413), so axum's default limit is lifted here.
+pub fn rpc_router(state: Rpc) -> Router {
+    let limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/", post(xmlrpc::rpc))
+        .route("/RPC2", post(xmlrpc::rpc))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
 }
 
@@ -64,10 +85,13 @@ struct StatusBody {
     overlay_addr: SocketAddr,
     gateway_addr: SocketAddr,
     sip_addr: Option<SocketAddr>,
+    /// The SIP runtime's state; absent when it is not running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sip: Option<sip_metrics::SipBody>,
     joined: bool,
     leaf_set: Vec<Peer>,
     routing_table_entries: usize,
-    /// Values kept by this node; storage arrives with a later part, so 0 until then.
+    /// Values kept by this node (live or expired but not yet purged), from the store.
     stored_values: u64,
     uptime_s: u64,
     version: &'static str,
@@ -105,7 +129,12 @@ impl From<RouteError> for HttpError {
 
 async fn status(State(gw): State<Gateway>) -> Result<Json<StatusBody>, HttpError> {
     let s = gw.node.status().await?;
+    let sip = match &gw.sip {
+        Some(h) => h.status().await.map(|s| sip_metrics::SipBody::new(&s)),
+        None => None,
+    };
     Ok(Json(StatusBody {
+        sip,
         node_id: s.node_id.to_string(),
         overlay_addr: s.overlay_addr,
         gateway_addr: gw.info.gateway_addr,
@@ -120,7 +149,7 @@ async fn status(State(gw): State<Gateway>) -> Result<Json<StatusBody>, HttpError
             })
             .collect(),
         routing_table_entries: s.routing_table_entries,
-        stored_values: 0,
+        stored_values: s.store.values,
         uptime_s: s.uptime.as_secs(),
         version: env!("CARGO_PKG_VERSION"),
     }))
@@ -157,9 +186,39 @@ fn parse_key(text: &str) -> Result<NodeId, HttpError> {
     text.parse().map_err(|_| bad())
 }
 
+/// `POST /local/counts`: a debug view for tests and operators on this machine. The body is
+/// one key (40 hex digits) per line; the answer is a JSON array with the number of live values
+/// this node itself holds under each. Only loopback clients are answered, since it reveals what
+/// the node stores without going through the DHT.
+async fn local_counts(
+    State(gw): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: String,
+) -> Result<Json<Vec<u32>>, HttpError> {
+    if !peer.ip().is_loopback() {
+        return Err(HttpError(StatusCode::FORBIDDEN, "loopback only".into()));
+    }
+    let keys = body
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| parse_key(l.trim()).map(|id| crate::store::DhtKey(id.0)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let counts = gw
+        .node
+        .local_counts(keys)
+        .await
+        .map_err(|e| HttpError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    Ok(Json(counts))
+}
+
 async fn metrics(State(gw): State<Gateway>) -> Result<Response, HttpError> {
     let s = gw.node.status().await?;
-    let body = render_metrics(&s);
+    let mut body = render_metrics(&s);
+    if let Some(sip) = &gw.sip
+        && let Some(status) = sip.status().await
+    {
+        sip_metrics::render(&mut body, &status);
+    }
     Ok((
         [(
             header::CONTENT_TYPE,

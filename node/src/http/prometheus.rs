@@ -208,6 +208,7 @@ mod tests {
             metrics,
             rtt_estimates: vec![(NodeId::ZERO, Duration::from_millis(3))],
             uptime: Duration::from_secs(7),
+            store: crate::store::StoreStats::default(),
         };
         let text = render(&s);
         assert!(text.contains("scope_datagrams_dropped_total{reason=\"malformed\"} 3\n"));

@@ -1,4 +1,4 @@
-//! The task that owns one [`Node`] and its socket.
+//! The task that owns one [`Node`], its [`Dht`] and the UDP socket.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Command, RouteError, Status, now};
-use crate::overlay::{Config, Event, Identity, LookupError, LookupId, Node, Route};
+use super::{Command, DhtOp, RouteError, Status, now, wall_clock_ms};
+use crate::dht::{Dht, DhtConfig, DhtEvent, Outcome, ReqId};
+use crate::overlay::{Config, Event, Identity, LookupError, LookupId, Node, NodeInfo, Route};
+use crate::store::{DhtKey, Store};
 
 /// Receive buffer size. Overlay datagrams are at most 1,200 bytes; a larger one still arrives
 /// larger than that (truncated here) and the node counts it as oversized.
@@ -18,24 +20,34 @@ const RECV_BUF: usize = 2048;
 /// failing cannot spin a core.
 const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 
+/// Most datagrams or commands taken in one step before pumping. Taking every input already
+/// waiting lets the DHT stage many client writes and commit them with one fsync (group
+/// commit); the bound keeps timers and replies from starving under a flood.
+const BATCH: usize = 256;
+
+/// Most values counted per key by [`Command::LocalCounts`] (pages of the store's `get`).
+const COUNT_PAGES: usize = 64;
+
 /// What woke the driver up.
 enum Wake {
     /// A datagram (or a receive error).
     Datagram(std::io::Result<(usize, SocketAddr)>),
-    /// The node's timer is due.
+    /// The node's or the DHT's timer is due.
     Timeout,
     /// A command, or `None` when every handle is gone.
     Command(Option<Command>),
 }
 
-/// Owns a [`Node`] and its UDP socket and feeds one with the other; see the
+/// Owns a [`Node`], its [`Dht`] and its UDP socket and feeds them; see the
 /// [module documentation](super).
 #[derive(Debug)]
 pub struct Driver {
     node: Node,
+    dht: Dht,
     socket: UdpSocket,
     commands: mpsc::Receiver<Command>,
     pending: HashMap<LookupId, oneshot::Sender<Result<Route, RouteError>>>,
+    requests: HashMap<ReqId, oneshot::Sender<Outcome>>,
     started: Instant,
 }
 
@@ -46,13 +58,25 @@ impl Driver {
         socket: UdpSocket,
         addr: SocketAddr,
         commands: mpsc::Receiver<Command>,
+        (store, dht_config): (Store, DhtConfig),
     ) -> Self {
+        let node = Node::new(config, identity, addr);
+        // The Instant and the wall clock read together: the DHT derives stored expiry times
+        // (unix ms) from this pair.
+        let (t, ms) = (now(), wall_clock_ms());
+        let me = NodeInfo {
+            id: node.id(),
+            addr: node.local_addr(),
+        };
+        let dht = Dht::new(dht_config, store, me, t, ms);
         Self {
-            node: Node::new(config, identity, addr),
+            node,
+            dht,
             socket,
             commands,
             pending: HashMap::new(),
-            started: now(),
+            requests: HashMap::new(),
+            started: t,
         }
     }
 
@@ -66,6 +90,7 @@ impl Driver {
                 Wake::Datagram(Ok((len, from))) => {
                     let data = buf.get(..len).unwrap_or_default();
                     self.node.handle_datagram(now(), from, data);
+                    self.drain_socket(&mut buf);
                 }
                 Wake::Datagram(Err(e)) => {
                     // ICMP errors (port unreachable from a dead peer) surface here on some
@@ -73,9 +98,13 @@ impl Driver {
                     tracing::debug!(error = %e, "overlay socket receive error");
                     tokio::time::sleep(RECV_ERROR_PAUSE).await;
                 }
-                Wake::Timeout => self.node.handle_timeout(now()),
+                Wake::Timeout => {
+                    let t = now();
+                    self.node.handle_timeout(t);
+                    self.dht.handle_timeout(t);
+                }
                 Wake::Command(Some(cmd)) => {
-                    if self.command(cmd).await {
+                    if self.command(cmd).await || self.drain_commands().await {
                         return;
                     }
                 }
@@ -87,10 +116,41 @@ impl Driver {
         }
     }
 
+    /// Feeds every datagram already waiting (up to [`BATCH`]) without awaiting.
+    fn drain_socket(&mut self, buf: &mut [u8]) {
+        for _ in 0..BATCH {
+            match self.socket.try_recv_from(buf) {
+                Ok((len, from)) => {
+                    let data = buf.get(..len).unwrap_or_default();
+                    self.node.handle_datagram(now(), from, data);
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Handles every command already queued (up to [`BATCH`]); true when the driver must stop.
+    async fn drain_commands(&mut self) -> bool {
+        for _ in 0..BATCH {
+            match self.commands.try_recv() {
+                Ok(cmd) => {
+                    if self.command(cmd).await {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
     /// Waits for the next input. The futures borrow the socket and the channel only here, so
     /// the caller can use `self` freely afterwards.
     async fn wait(&mut self, buf: &mut [u8]) -> Wake {
-        let deadline = self.node.poll_timeout();
+        let deadline = match (self.node.poll_timeout(), self.dht.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
@@ -110,18 +170,63 @@ impl Driver {
             Command::Route { key, reply } => {
                 let id = self.node.route(now(), key);
                 self.pending.insert(id, reply);
-                false
             }
             Command::Status { reply } => {
                 let _ = reply.send(self.status());
-                false
+            }
+            Command::Dht { op, reply } => {
+                let req = self.start(op);
+                self.requests.insert(req, reply);
+            }
+            Command::LocalCounts { keys, reply } => {
+                let _ = reply.send(self.local_counts(&keys));
             }
             Command::Leave { reply } => {
                 self.leave().await;
                 let _ = reply.send(());
-                true
+                return true;
             }
         }
+        false
+    }
+
+    /// Starts a DHT request; its outcome comes out of `dht.poll_event` later.
+    fn start(&mut self, op: DhtOp) -> ReqId {
+        let t = now();
+        match op {
+            DhtOp::Put(req, client) => self.dht.put(t, req, client),
+            DhtOp::Rm(req, client) => self.dht.rm(t, req, client),
+            DhtOp::Get(req) => self.dht.get(t, req),
+            DhtOp::Watch {
+                keys,
+                cursor,
+                timeout,
+            } => self.dht.watch(t, keys, cursor, timeout),
+            DhtOp::PutBlob { data, ttl_secs } => self.dht.put_blob(t, &data, ttl_secs),
+            DhtOp::GetBlob(hash) => self.dht.get_blob(t, hash),
+        }
+    }
+
+    /// Live values this node holds under each key, read straight from the store.
+    fn local_counts(&self, keys: &[DhtKey]) -> Vec<u32> {
+        let ms = wall_clock_ms();
+        let store = self.dht.store();
+        keys.iter()
+            .map(|key| {
+                let (mut n, mut mark) = (0u32, Vec::new());
+                for _ in 0..COUNT_PAGES {
+                    let Ok(page) = store.get(ms, *key, usize::from(u16::MAX), &mark) else {
+                        break;
+                    };
+                    n += u32::try_from(page.values.len()).unwrap_or(u32::MAX);
+                    if page.placemark.is_empty() {
+                        break;
+                    }
+                    mark = page.placemark;
+                }
+                n
+            })
+            .collect()
     }
 
     async fn leave(&mut self) {
@@ -130,8 +235,21 @@ impl Driver {
         self.flush().await;
     }
 
-    /// Sends every queued datagram and dispatches every event.
+    /// Shuttles between node and DHT, sends every queued datagram and dispatches every event
+    /// and finished request. Polling the DHT commits its staged writes first, so no
+    /// acknowledgement leaves before its write is durable.
     async fn flush(&mut self) {
+        let mut others = Vec::new();
+        self.dht.pump(now(), &mut self.node, |ev| others.push(ev));
+        for event in others {
+            self.event(event);
+        }
+        while let Some(DhtEvent::Done { req, result }) = self.dht.poll_event() {
+            if let Some(reply) = self.requests.remove(&req) {
+                // The asker may have hung up; nothing to do then.
+                let _ = reply.send(result);
+            }
+        }
         while let Some(t) = self.node.poll_transmit() {
             if let Err(e) = self.socket.send_to(&t.payload, t.dst).await {
                 // A send can fail for one destination (unreachable network, full buffer); the
@@ -139,11 +257,9 @@ impl Driver {
                 tracing::debug!(dst = %t.dst, error = %e, "overlay send failed");
             }
         }
-        while let Some(event) = self.node.poll_event() {
-            self.event(event);
-        }
     }
 
+    /// Events the DHT did not take: lookups for `/route`, and log lines.
     fn event(&mut self, event: Event) {
         match event {
             Event::Joined => tracing::info!(id = %self.node.id(), "joined the overlay"),
@@ -163,17 +279,7 @@ impl Driver {
             Event::PeerFailed(peer) => {
                 tracing::info!(peer = %peer.id.short(), addr = %peer.addr, "peer failed");
             }
-            // Application payloads: the DHT layer (a later part) will take these from the
-            // driver; until it exists nothing sends them, so one arriving is only logged.
-            Event::Deliver { key, origin, .. } => {
-                tracing::debug!(%key, from = %origin.addr, "routed payload with no consumer yet");
-            }
-            Event::Direct { from, .. } => {
-                tracing::debug!(from = %from.addr, "direct payload with no consumer yet");
-            }
-            Event::DirectFailed { id, to } => {
-                tracing::debug!(id, to = %to.addr, "direct message failed");
-            }
+            other => tracing::debug!(?other, "overlay event with no consumer"),
         }
     }
 
@@ -187,6 +293,7 @@ impl Driver {
             metrics: self.node.metrics().clone(),
             rtt_estimates: self.node.rtt_estimates(),
             uptime: now().saturating_duration_since(self.started),
+            store: self.dht.store().stats().unwrap_or_default(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! This is the only module that reads the clock: [`now`] and [`wall_clock_ms`] are the two
 //! places allowed to, which keeps the overlay deterministic under the simulator.
 
+mod dht_calls;
 mod driver;
 pub mod identity_file;
 
@@ -19,8 +20,11 @@ use rand::TryRngCore as _;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::dht::{DhtConfig, Outcome};
 use crate::overlay::{Config, Identity, Metrics, NodeId, NodeInfo, Route};
+use crate::store::{DhtKey, Store, StoreLimits, StoreStats};
 
+pub use dht_calls::{CallError, DhtOp};
 pub use driver::Driver;
 
 /// How many commands may wait for the driver; HTTP handlers wait (backpressure) beyond that.
@@ -40,6 +44,9 @@ pub enum RuntimeError {
     /// The bound socket cannot tell its own address.
     #[error("cannot read the overlay socket's address")]
     LocalAddr(#[source] std::io::Error),
+    /// The store could not be opened.
+    #[error("cannot open the store")]
+    Store(#[source] crate::store::StoreError),
 }
 
 /// Why a lookup through a [`NodeHandle`] did not produce a route.
@@ -75,6 +82,8 @@ pub struct Status {
     pub rtt_estimates: Vec<(NodeId, Duration)>,
     /// Time since the driver started.
     pub uptime: Duration,
+    /// The store's counters (zeros if the store could not be read).
+    pub store: StoreStats,
 }
 
 /// A request to the driver task. Each carries the channel its answer goes back on.
@@ -91,6 +100,20 @@ pub enum Command {
     Status {
         /// Where the snapshot goes.
         reply: oneshot::Sender<Status>,
+    },
+    /// Start a DHT request; the outcome goes back when it completes.
+    Dht {
+        /// The request.
+        op: DhtOp,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Outcome>,
+    },
+    /// Count the live values held locally under each key (debug view of replica counts).
+    LocalCounts {
+        /// The keys.
+        keys: Vec<DhtKey>,
+        /// One count per key, in order.
+        reply: oneshot::Sender<Vec<u32>>,
     },
     /// Leave the overlay gracefully, flush the goodbyes and stop the driver.
     Leave {
@@ -186,9 +209,26 @@ pub fn spawn(
     socket: UdpSocket,
     seeds: &[SocketAddr],
 ) -> Result<(NodeHandle, tokio::task::JoinHandle<()>), RuntimeError> {
+    let store = Store::in_memory(StoreLimits::default()).map_err(RuntimeError::Store)?;
+    spawn_with_store(config, identity, socket, seeds, store, DhtConfig::default())
+}
+
+/// Like [`spawn`], with the DHT keeping its data in `store` (the daemon opens it in its data
+/// directory, so a restart keeps what the node held).
+///
+/// # Errors
+/// [`RuntimeError::LocalAddr`] when the socket's local address cannot be read.
+pub fn spawn_with_store(
+    config: Config,
+    identity: Identity,
+    socket: UdpSocket,
+    seeds: &[SocketAddr],
+    store: Store,
+    dht_config: DhtConfig,
+) -> Result<(NodeHandle, tokio::task::JoinHandle<()>), RuntimeError> {
     let addr = socket.local_addr().map_err(RuntimeError::LocalAddr)?;
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-    let driver = Driver::new(config, identity, socket, addr, rx);
+    let driver = Driver::new(config, identity, socket, addr, rx, (store, dht_config));
     let seeds = seeds.to_vec();
     let task = tokio::spawn(driver.run(seeds));
     Ok((NodeHandle { tx }, task))

@@ -96,8 +96,15 @@ impl SuperNodeView {
         settings.serve_super_node = on;
         if on && self.node.is_none() && self.starting.is_none() {
             let home = self.home.clone().unwrap_or_else(std::env::temp_dir);
-            let config = connection::node_config(settings, &home);
-            self.starting = Some(cx.backend.run(connection::start_node(config)));
+            let mut config = connection::node_config(settings, &home);
+            let client = cx.backend.client();
+            self.starting = Some(cx.backend.run(async move {
+                // Join the overlay this app already uses, even where mDNS does not reach.
+                if let Some(client) = client {
+                    config.bootstrap = client.dht().overlay_seeds().await;
+                }
+                connection::start_node(config).await
+            }));
         } else if !on && let Some(node) = self.node.take() {
             self.stopping = Some(cx.backend.compute(move || {
                 node.stop();

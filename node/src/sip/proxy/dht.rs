@@ -157,6 +157,11 @@ pub(crate) struct LookupCache {
 }
 
 impl LookupCache {
+    /// AORs with cached bindings (fresh or not yet purged).
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The cached bindings, if fresh.
     pub(crate) fn get(&self, now: Instant, key: &[u8; 20]) -> Option<&[Binding]> {
         self.entries

@@ -184,6 +184,12 @@ impl Proxy {
         self.forks.len()
     }
 
+    /// AORs whose lookup results are cached for routing (for `/status`).
+    #[must_use]
+    pub fn cached_aors(&self) -> usize {
+        self.cache.len()
+    }
+
     /// DHT requests waiting for an answer.
     #[must_use]
     pub fn dht_pending(&self) -> usize {

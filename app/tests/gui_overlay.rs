@@ -1,0 +1,248 @@
+//! The real app logic (the same `WhatsUpApp` the window runs, driven by label with kittest)
+//! against a real 2-node overlay on 127.0.0.1: two super-nodes started from the library code
+//! `scope-node` runs, talking over real UDP and serving XML-RPC over real HTTP.
+//!
+//! A new user creates a profile, posts, finds another user, joins a community, then turns the
+//! "Serve as super-node" toggle on and off; the overlay's `/status` shows the third node
+//! arrive and leave.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use scope_node::embedded::{EmbeddedConfig, EmbeddedNode};
+use whatsup::client::posts::PostBody;
+use whatsup::client::profile::ProfileUpdate;
+use whatsup::client::{Client, GatewayDht, Identity};
+use whatsup::gui::backend::Backend;
+use whatsup::gui::settings::Settings;
+use whatsup::gui::{Boot, Screen, WhatsUpApp};
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// A data directory of this test run, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("whatsup-overlay-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn super_node(dir: &TempDir, bootstrap: Vec<SocketAddr>) -> EmbeddedNode {
+    let mut config = EmbeddedConfig::new(dir.0.clone());
+    config.overlay_addr = loopback();
+    config.gateway_addr = loopback();
+    config.sip_addr = Some(loopback());
+    config.bootstrap = bootstrap;
+    config.mdns = false;
+    EmbeddedNode::start(config).expect("super-node starts")
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// `GET /status` of the gateway at `addr`, as JSON.
+fn status(addr: SocketAddr) -> serde_json::Value {
+    let body = block(async {
+        reqwest::get(format!("http://{addr}/status"))
+            .await
+            .expect("status answers")
+            .bytes()
+            .await
+            .expect("status body")
+    });
+    serde_json::from_slice(&body).expect("status is JSON")
+}
+
+/// The node IDs in the leaf set `/status` reports.
+fn leaf_ids(addr: SocketAddr) -> Vec<String> {
+    status(addr)["leaf_set"]
+        .as_array()
+        .map(|peers| {
+            peers
+                .iter()
+                .filter_map(|p| p["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn client_at(node: &EmbeddedNode, identity: Option<Identity>) -> Client {
+    let url = format!("http://{}/RPC2", node.gateway_addr);
+    Client::new(Arc::new(GatewayDht::new(vec![url]).unwrap()), identity)
+}
+
+/// Steps frames until every request has answered and the UI is still (at most 20 s).
+fn settle(harness: &mut Harness<'static, WhatsUpApp>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut quiet = 0;
+    while Instant::now() < deadline {
+        harness.step();
+        let idle = harness.state().backend().is_idle() && !harness.state().thumbs().loading();
+        quiet = if idle { quiet + 1 } else { 0 };
+        if quiet >= 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.step();
+}
+
+/// Steps frames until `label` is shown (requests may take a few round trips).
+fn wait_label(harness: &mut Harness<'static, WhatsUpApp>, label: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while harness.query_by_label_contains(label).is_none() {
+        assert!(Instant::now() < deadline, "timed out waiting for {label:?}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn type_into(harness: &mut Harness<'static, WhatsUpApp>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.step();
+    harness.get_by_label(label).type_text(text);
+    harness.step();
+}
+
+fn click(harness: &mut Harness<'static, WhatsUpApp>, label: &str) {
+    harness.get_by_label(label).click();
+    settle(harness);
+}
+
+#[test]
+fn the_app_works_on_a_real_two_node_overlay_and_serves_from_the_toggle() {
+    let (dir_a, dir_b, dir_app) = (TempDir::new("a"), TempDir::new("b"), TempDir::new("app"));
+    let a = super_node(&dir_a, Vec::new());
+    let b = super_node(&dir_b, vec![a.overlay_addr]);
+    let (id_a, id_b) = (a.node_id.to_string(), b.node_id.to_string());
+    wait_for("the two nodes to know each other", || {
+        leaf_ids(a.gateway_addr).contains(&id_b) && leaf_ids(b.gateway_addr).contains(&id_a)
+    });
+
+    // Another attendee, on node B.
+    let bob = client_at(&b, Some(Identity::from_seed("bob", [0xb0; 32])));
+    block(bob.claim_username()).unwrap();
+    block(bob.set_profile(ProfileUpdate {
+        full_name: Some("Bob Builder".into()),
+        company: Some("Acme".into()),
+        interests: Some(vec!["gossip".into()]),
+        ..ProfileUpdate::default()
+    }))
+    .unwrap();
+    block(bob.create_community("expo-hackers", "Hacking at the expo")).unwrap();
+
+    // The app, a new user on node A: first run.
+    let settings = Settings {
+        overlay_port: 0,
+        gateway_port: 0,
+        sip_port: 0,
+        data_dir: dir_app.0.display().to_string(),
+        ..Settings::default()
+    };
+    let app = WhatsUpApp::new(
+        Backend::new().unwrap(),
+        Boot::Fixed {
+            client: Box::new(client_at(&a, None)),
+            home: Some(dir_app.0.clone()),
+        },
+        settings,
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1100.0, 720.0))
+        .build_ui_state(|ui, app: &mut WhatsUpApp| app.draw(ui), app);
+    settle(&mut h);
+    type_into(&mut h, "Username", "alice");
+    click(&mut h, "Claim");
+    wait_label(&mut h, "is yours");
+    type_into(&mut h, "Full name", "Alice Liddell");
+    type_into(&mut h, "Company", "Wonder Labs");
+    click(&mut h, "Done");
+    assert_eq!(h.state().me(), "alice");
+    // Read back through the other node: the profile is in the overlay, not in the app.
+    let seen = block(bob.profile("alice")).unwrap().expect("alice's card");
+    assert_eq!(seen.full_name, "Alice Liddell");
+    assert_eq!(seen.company, "Wonder Labs");
+
+    // Post.
+    wait_label(&mut h, "What's up?");
+    type_into(&mut h, "What's up?", "Hello from the expo floor");
+    click(&mut h, "Post");
+    wait_label(&mut h, "Hello from the expo floor");
+    let posts = block(bob.posts_of("alice")).unwrap();
+    assert!(
+        posts
+            .iter()
+            .any(|p| matches!(&p.body, PostBody::Text(t) if t == "Hello from the expo floor")),
+        "bob sees alice's post through node B: {posts:?}"
+    );
+
+    // Find the other user.
+    click(&mut h, "People");
+    type_into(&mut h, "⚲ Find people", "gossip");
+    wait_label(&mut h, "Bob Builder");
+
+    // Join a community.
+    click(&mut h, "Communities");
+    wait_label(&mut h, "Join expo-hackers");
+    click(&mut h, "Join expo-hackers");
+    wait_label(&mut h, "Leave expo-hackers");
+    let members = block(bob.community_info("expo-hackers")).unwrap().members;
+    assert!(members.iter().any(|m| m == "alice"), "members: {members:?}");
+
+    // Serve as a super-node: the app's node joins this overlay, and leaves it again.
+    click(&mut h, "Super-node");
+    click(&mut h, "Serve as super-node");
+    wait_label(&mut h, "Node ID");
+    assert!(h.state().settings().serve_super_node);
+    wait_for("the app's node in A's leaf set", || {
+        leaf_ids(a.gateway_addr).len() == 2
+    });
+    let third: Vec<String> = leaf_ids(a.gateway_addr)
+        .into_iter()
+        .filter(|id| *id != id_b)
+        .collect();
+    assert_eq!(third.len(), 1, "a third node besides B");
+    assert!(leaf_ids(b.gateway_addr).contains(&third[0]));
+    click(&mut h, "Serve as super-node");
+    wait_label(&mut h, "Left the overlay");
+    assert!(!h.state().settings().serve_super_node);
+    wait_for("the app's node to leave A's and B's leaf sets", || {
+        leaf_ids(a.gateway_addr) == vec![id_b.clone()]
+            && leaf_ids(b.gateway_addr) == vec![id_a.clone()]
+    });
+    assert_eq!(h.state().screen(), Screen::SuperNode);
+    drop(h);
+    b.stop();
+    a.stop();
+}

@@ -1,0 +1,125 @@
+//! Replication, repair after crashes and joins, and tombstones against stale replicas.
+
+use super::*;
+use crate::store::{Store, StoreLimits};
+
+/// Puts `n` values under distinct keys through varying hosts; returns the keys.
+fn fill(h: &mut Harness, n: usize) -> Vec<DhtKey> {
+    let live = h.live();
+    (0..n)
+        .map(|i| {
+            let k = key(&format!("k{i}"));
+            let via = live[i % live.len()];
+            assert_eq!(
+                put(h, via, k, format!("v{i}").as_bytes(), None, 3600),
+                Status::Ok
+            );
+            k
+        })
+        .collect()
+}
+
+/// Asserts that each key's value is held by each of the r closest live hosts.
+fn assert_r_copies(h: &Harness, keys: &[DhtKey]) {
+    for (i, k) in keys.iter().enumerate() {
+        let id = plain_id(*k, format!("v{i}").as_bytes());
+        let holders = h.holders(id);
+        for c in h.closest(*k, 4) {
+            assert!(
+                holders.contains(&c),
+                "key {i}: host {c} lacks it; holders {holders:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_value_has_r_copies_on_the_r_closest() {
+    let mut h = Harness::new(11, 12);
+    let keys = fill(&mut h, 30);
+    settle(&mut h, 2);
+    assert_r_copies(&h, &keys);
+}
+
+#[test]
+fn values_survive_a_crashed_root_and_are_repaired() {
+    let mut h = Harness::new(12, 12);
+    let keys = fill(&mut h, 30);
+    let root = h.closest(keys[0], 1)[0];
+    h.crash(root);
+    let reader = h.live().into_iter().find(|&i| i != root).unwrap();
+    assert_eq!(get_all(&mut h, reader, keys[0]), vec![b"v0".to_vec()]);
+    settle(&mut h, 40);
+    assert_r_copies(&h, &keys);
+    for (i, k) in keys.iter().enumerate().step_by(5) {
+        assert_eq!(
+            get_all(&mut h, reader, *k),
+            vec![format!("v{i}").into_bytes()]
+        );
+    }
+}
+
+#[test]
+fn a_node_joining_closer_to_keys_receives_them() {
+    let mut h = Harness::new(13, 8);
+    let keys = fill(&mut h, 30);
+    for _ in 0..4 {
+        h.spawn(Some(0));
+        settle(&mut h, 2);
+    }
+    settle(&mut h, 30);
+    assert_r_copies(&h, &keys);
+    let newest = h.hosts.len() - 1;
+    for (i, k) in keys.iter().enumerate().step_by(3) {
+        assert_eq!(
+            get_all(&mut h, newest, *k),
+            vec![format!("v{i}").into_bytes()]
+        );
+    }
+}
+
+#[test]
+fn a_tombstone_stops_a_stale_replica_from_resurrecting_a_value() {
+    let mut h = Harness::new(14, 10);
+    let k = key("gone");
+    assert_eq!(put(&mut h, 1, k, b"old", Some(b"pw"), 3600), Status::Ok);
+    settle(&mut h, 2);
+    let id = ItemId {
+        key: k,
+        secret_hash: sha1(b"pw"),
+        value_hash: sha1(b"old"),
+    };
+    let root = h.closest(k, 1)[0];
+    let stale_record = h.hosts[root]
+        .dht
+        .store()
+        .records(h.now_ms(), &[id])
+        .unwrap();
+    assert_eq!(rm(&mut h, 2, k, b"old", b"pw"), Status::Ok);
+    settle(&mut h, 2);
+    // One replica loses its disk and comes back with the value but not the removal.
+    let replica = h.closest(k, 4)[2];
+    let stale = Store::in_memory(StoreLimits::default()).unwrap();
+    stale
+        .insert_replica(h.now_ms(), stale_record[0].clone())
+        .unwrap();
+    h.hosts[replica].dht.store = stale;
+    assert!(
+        !h.hosts[replica]
+            .dht
+            .store()
+            .get(h.now_ms(), k, 10, &[])
+            .unwrap()
+            .values
+            .is_empty()
+    );
+    settle(&mut h, 25);
+    for i in h.live() {
+        let page = h.hosts[i].dht.store().get(h.now_ms(), k, 10, &[]).unwrap();
+        assert!(
+            page.values.is_empty(),
+            "host {i} still returns the removed value"
+        );
+    }
+    assert!(get_all(&mut h, 5, k).is_empty());
+}

@@ -1,0 +1,468 @@
+//! Writes (put, put_removable, rm) on both ends, replication to the replica set, and the group
+//! commit that every store write goes through.
+//!
+//! ```text
+//! origin ──Lookup(key)──▶ overlay ──root──▶ origin ──Write──▶ root
+//! root: stage → group commit → Replicate ──▶ r − 1 replicas: stage → commit → ReplicaAck ──▶ root
+//! root ──WriteReply(status)──▶ origin   (after the first ReplicaAck; at once with no neighbours)
+//! ```
+//!
+//! A root that knows a closer node answers `Redirect`; an origin whose attempt times out or
+//! whose root is unreachable looks the root up again (the overlay has routed round a dead node
+//! by then). Writes are idempotent (same item again only extends its TTL), so retries are safe.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use super::api::{DhtError, Outcome, PutReq, RmReq, Status};
+use super::placement::node_id;
+use super::wire::{Msg, WireChange, WriteAnswer, WriteBody};
+use super::{Deadline, Dht, ReqId, Sent};
+use crate::overlay::NodeInfo;
+use crate::store::{
+    ApplyOutcome, DhtKey, ItemId, Op, OpOutcome, PutRequest, RemoveOutcome, RemoveRequest, Store,
+    StoreError, ZERO_HASH, sha1,
+};
+
+/// A client request in flight at its origin.
+#[derive(Debug)]
+pub(super) enum Request {
+    /// A put or rm: looking up the root, or waiting for its answer.
+    Write { body: WriteBody, attempt: u32 },
+    /// A get routed to the root.
+    Get { req: super::GetReq, attempt: u32 },
+}
+
+/// A write the root has committed and copied, waiting for replica acknowledgements.
+#[derive(Debug)]
+pub(super) struct Replication {
+    /// Whom to answer, and under which request number.
+    origin: Option<(NodeInfo, u64)>,
+    /// Replicas not yet heard from.
+    pending: usize,
+}
+
+/// What to do once a staged store operation is committed.
+#[derive(Debug)]
+enum After {
+    /// A client write at its root: answer the origin, replicate, notify subscribers.
+    Client {
+        origin: NodeInfo,
+        req: u64,
+        id: ItemId,
+    },
+    /// A copy from the root: acknowledge it.
+    Replica { root: NodeInfo, token: u64 },
+    /// A record moved by repair.
+    Repair,
+}
+
+/// Origin and root state of writes, and the staged group commit.
+#[derive(Debug, Default)]
+pub(super) struct Writes {
+    pub(super) requests: HashMap<u64, Request>,
+    replications: HashMap<u64, Replication>,
+    staged: Vec<(Op, After)>,
+    /// Unix ms of the latest staged operation (the commit's `now`).
+    staged_ms: u64,
+}
+
+impl Dht {
+    // ---- client API ----------------------------------------------------------------------
+
+    /// Starts a `put` or `put_removable` on behalf of `client` (the fair-share identity).
+    /// Completes with [`Outcome::Write`].
+    pub fn put(&mut self, now: Instant, req: PutReq, client: IpAddr) -> ReqId {
+        let body = WriteBody::Put {
+            key: req.key.0,
+            value: req.value,
+            secret_hash: req.secret_hash,
+            ttl_secs: req.ttl_secs,
+            client,
+        };
+        self.start_write(now, body)
+    }
+
+    /// Starts an `rm` on behalf of `client`. Completes with [`Outcome::Write`]; as in OpenDHT a
+    /// wrong secret still gives status 0 and removes nothing.
+    pub fn rm(&mut self, now: Instant, req: RmReq, client: IpAddr) -> ReqId {
+        let body = WriteBody::Rm {
+            key: req.key.0,
+            value_hash: req.value_hash,
+            secret: req.secret,
+            ttl_secs: req.ttl_secs,
+            client,
+        };
+        self.start_write(now, body)
+    }
+
+    fn start_write(&mut self, now: Instant, body: WriteBody) -> ReqId {
+        let id = self.fresh_id();
+        if let Err(why) = check_write(&body, self.store.limits().max_value_len) {
+            self.finish(id, Outcome::Write(Err(DhtError::Invalid(why))));
+            return ReqId(id);
+        }
+        self.lookup(node_id(body.key()), id);
+        self.writes
+            .requests
+            .insert(id, Request::Write { body, attempt: 1 });
+        self.at(
+            now + self.config.request_timeout,
+            Deadline::Request {
+                req: id,
+                attempt: 1,
+            },
+        );
+        ReqId(id)
+    }
+
+    // ---- origin side ---------------------------------------------------------------------
+
+    /// A lookup for a write finished: send the write to the root, or try again.
+    pub(super) fn on_lookup_done(&mut self, now: Instant, req: u64, root: Option<NodeInfo>) {
+        let Some(Request::Write { body, .. }) = self.writes.requests.get(&req) else {
+            return;
+        };
+        match root {
+            Some(root) => {
+                let msg = Msg::Write {
+                    req,
+                    body: body.clone(),
+                };
+                self.send_direct(root, &msg, Sent::Write(req));
+            }
+            None => self.next_attempt(now, req, None),
+        }
+    }
+
+    /// The root of a write never acknowledged it: look the root up again.
+    pub(super) fn on_write_unreachable(&mut self, now: Instant, req: u64) {
+        self.next_attempt(now, req, None);
+    }
+
+    pub(super) fn on_request_timeout(&mut self, now: Instant, req: u64, attempt: u32) {
+        let current = match self.writes.requests.get(&req) {
+            Some(Request::Write { attempt, .. } | Request::Get { attempt, .. }) => *attempt,
+            None => return,
+        };
+        if current == attempt {
+            self.next_attempt(now, req, None);
+        }
+    }
+
+    /// Starts the next attempt of `req` (to `to` if given, else through a fresh lookup or
+    /// route), or ends it when every attempt is used.
+    fn next_attempt(&mut self, now: Instant, req: u64, to: Option<NodeInfo>) {
+        let max = self.config.attempts;
+        let Some(r) = self.writes.requests.get_mut(&req) else {
+            return;
+        };
+        let (Request::Write { attempt, .. } | Request::Get { attempt, .. }) = r;
+        *attempt += 1;
+        let attempt = *attempt;
+        if attempt > max {
+            self.give_up(req);
+            return;
+        }
+        match self.writes.requests.get(&req) {
+            Some(Request::Write { body, .. }) => {
+                let (key, body) = (node_id(body.key()), body.clone());
+                match to {
+                    Some(to) => self.send_direct(to, &Msg::Write { req, body }, Sent::Write(req)),
+                    None => self.lookup(key, req),
+                }
+            }
+            Some(Request::Get { req: get, .. }) => {
+                let get = get.clone();
+                self.route_get(req, &get);
+            }
+            None => return,
+        }
+        let deadline = Deadline::Request { req, attempt };
+        self.at(now + self.config.request_timeout, deadline);
+    }
+
+    /// Ends `req` after its last attempt: a write is "try again", a get a timeout.
+    fn give_up(&mut self, req: u64) {
+        match self.writes.requests.remove(&req) {
+            Some(Request::Write { .. }) => self.finish(req, Outcome::Write(Ok(Status::TryAgain))),
+            Some(Request::Get { .. }) => self.finish(req, Outcome::Get(Err(DhtError::Timeout))),
+            None => {}
+        }
+    }
+
+    /// A root's answer to a write.
+    pub(super) fn on_write_reply(&mut self, now: Instant, req: u64, answer: WriteAnswer) {
+        if !matches!(self.writes.requests.get(&req), Some(Request::Write { .. })) {
+            return;
+        }
+        match answer {
+            WriteAnswer::Status(code) => {
+                self.writes.requests.remove(&req);
+                self.finish(req, Outcome::Write(Ok(Status::from_code(code))));
+            }
+            WriteAnswer::Redirect(to) => self.next_attempt(now, req, Some(to)),
+        }
+    }
+
+    // ---- root and replica side -----------------------------------------------------------
+
+    /// A write from an origin: redirect if a closer node is known, else stage it.
+    pub(super) fn on_write(&mut self, now: Instant, origin: NodeInfo, req: u64, body: WriteBody) {
+        if let Some(closer) = self.place.closer_root(body.key()) {
+            let answer = WriteAnswer::Redirect(closer);
+            self.send_direct(origin, &Msg::WriteReply { req, answer }, Sent::Other);
+            return;
+        }
+        let (op, id) = to_op(body);
+        self.stage(now, op, After::Client { origin, req, id });
+    }
+
+    /// A copy from a root: stage it; it is acknowledged after the commit.
+    pub(super) fn on_replicate(&mut self, now: Instant, root: NodeInfo, token: u64, rec: Op) {
+        self.stage(now, rec, After::Replica { root, token });
+    }
+
+    /// A record received through repair: stage it.
+    pub(super) fn stage_repair(&mut self, now: Instant, rec: Op) {
+        self.stage(now, rec, After::Repair);
+    }
+
+    /// A replica committed (or refused) a copy.
+    pub(super) fn on_replica_ack(&mut self, token: u64, ok: bool) {
+        let Some(rep) = self.writes.replications.get_mut(&token) else {
+            return;
+        };
+        rep.pending = rep.pending.saturating_sub(1);
+        if ok && let Some((origin, req)) = rep.origin.take() {
+            self.reply_status(origin, req, Status::Ok);
+        }
+        self.settle_replication(token);
+    }
+
+    /// A copy never reached its replica.
+    pub(super) fn on_replica_failed(&mut self, token: u64) {
+        if let Some(rep) = self.writes.replications.get_mut(&token) {
+            rep.pending = rep.pending.saturating_sub(1);
+        }
+        self.settle_replication(token);
+    }
+
+    /// Forgets a replication every replica answered; "try again" if none stored it.
+    fn settle_replication(&mut self, token: u64) {
+        if self
+            .writes
+            .replications
+            .get(&token)
+            .is_some_and(|r| r.pending == 0)
+            && let Some(rep) = self.writes.replications.remove(&token)
+            && let Some((origin, req)) = rep.origin
+        {
+            self.reply_status(origin, req, Status::TryAgain);
+        }
+    }
+
+    fn reply_status(&mut self, origin: NodeInfo, req: u64, status: Status) {
+        let answer = WriteAnswer::Status(status.code());
+        self.send_direct(origin, &Msg::WriteReply { req, answer }, Sent::Other);
+    }
+
+    fn stage(&mut self, now: Instant, op: Op, then: After) {
+        self.writes.staged_ms = self.writes.staged_ms.max(self.unix_ms(now));
+        self.writes.staged.push((op, then));
+    }
+
+    /// Commits every staged operation in one transaction (group commit), then sends what
+    /// depended on it. A database failure answers "try again" / not stored to everyone.
+    pub(super) fn flush(&mut self) {
+        if self.writes.staged.is_empty() {
+            return;
+        }
+        let staged = std::mem::take(&mut self.writes.staged);
+        let ms = self.writes.staged_ms;
+        let (ops, afters): (Vec<Op>, Vec<After>) = staged.into_iter().unzip();
+        let results = match self.store.apply_batch(ms, &ops) {
+            Ok(r) => r,
+            Err(_) => ops
+                .iter()
+                .map(|_| Err(StoreError::Corrupt("batch")))
+                .collect(),
+        };
+        self.metrics.commits += 1;
+        self.metrics.committed_ops += ops.len() as u64;
+        for ((op, after), result) in ops.into_iter().zip(afters).zip(results) {
+            self.after_commit(ms, op, after, result);
+        }
+    }
+
+    fn after_commit(
+        &mut self,
+        ms: u64,
+        op: Op,
+        after: After,
+        result: Result<OpOutcome, StoreError>,
+    ) {
+        let change = result.as_ref().ok().and_then(|o| change_of(&op, *o));
+        if let Some((id, change)) = change {
+            self.notify_subscribers(id, change);
+        }
+        match after {
+            After::Client { origin, req, id } => match result {
+                Ok(_) => self.replicate(ms, origin, req, id),
+                Err(e) => {
+                    let status = match e.opendht_status() {
+                        Some(1) => Status::OverCapacity,
+                        _ => Status::TryAgain,
+                    };
+                    self.reply_status(origin, req, status);
+                }
+            },
+            After::Replica { root, token } => {
+                let ok = result.is_ok();
+                self.send_direct(root, &Msg::ReplicaAck { token, ok }, Sent::Other);
+            }
+            After::Repair => {
+                if result.is_ok() {
+                    self.metrics.repaired_in += 1;
+                }
+            }
+        }
+    }
+
+    /// Copies the committed record `id` to the replica set and answers once one replica has it
+    /// (at once when this node has no neighbours).
+    fn replicate(&mut self, ms: u64, origin: NodeInfo, req: u64, id: ItemId) {
+        let targets = self.place.replica_targets(id.key);
+        let record = load(&self.store, ms, id);
+        let (Some(record), false) = (record, targets.is_empty()) else {
+            self.reply_status(origin, req, Status::Ok);
+            return;
+        };
+        let token = self.fresh_id();
+        self.writes.replications.insert(
+            token,
+            Replication {
+                origin: Some((origin, req)),
+                pending: targets.len(),
+            },
+        );
+        let msg = Msg::Replicate {
+            token,
+            record: record.into(),
+        };
+        for t in targets {
+            self.send_direct(t, &msg, Sent::Replica(token));
+        }
+    }
+}
+
+/// The committed record with this identity, if live.
+fn load(store: &Store, ms: u64, id: ItemId) -> Option<crate::store::Record> {
+    store.records(ms, &[id]).ok()?.into_iter().next()
+}
+
+/// Refuses what the gateway should already have refused.
+fn check_write(body: &WriteBody, max_value: usize) -> Result<(), &'static str> {
+    let ttl = match body {
+        WriteBody::Put {
+            value, ttl_secs, ..
+        } => {
+            if value.len() > max_value {
+                return Err("value too long");
+            }
+            *ttl_secs
+        }
+        WriteBody::Rm {
+            secret, ttl_secs, ..
+        } => {
+            if secret.len() > 40 {
+                return Err("secret too long");
+            }
+            *ttl_secs
+        }
+    };
+    if ttl == 0 {
+        return Err("ttl must be positive");
+    }
+    Ok(())
+}
+
+/// The store operation of a client write, and the identity of the item it stores.
+fn to_op(body: WriteBody) -> (Op, ItemId) {
+    match body {
+        WriteBody::Put {
+            key,
+            value,
+            secret_hash,
+            ttl_secs,
+            client,
+        } => {
+            let id = ItemId {
+                key: DhtKey(key),
+                secret_hash: secret_hash.unwrap_or(ZERO_HASH),
+                value_hash: sha1(&value),
+            };
+            let req = PutRequest {
+                key: DhtKey(key),
+                value,
+                secret_hash,
+                ttl_secs: i64::from(ttl_secs),
+                client,
+            };
+            (Op::Put(req), id)
+        }
+        WriteBody::Rm {
+            key,
+            value_hash,
+            secret,
+            ttl_secs,
+            client,
+        } => {
+            let id = ItemId {
+                key: DhtKey(key),
+                secret_hash: sha1(&secret),
+                value_hash,
+            };
+            let req = RemoveRequest {
+                key: DhtKey(key),
+                value_hash,
+                secret,
+                ttl_secs: i64::from(ttl_secs),
+                client,
+            };
+            (Op::Remove(req), id)
+        }
+    }
+}
+
+/// The change a committed operation made that watchers care about: a new value, or a value
+/// removed. TTL extensions, suppressed copies and removals that matched nothing are not changes.
+fn change_of(op: &Op, outcome: OpOutcome) -> Option<(ItemId, WireChange)> {
+    match (op, outcome) {
+        (Op::Put(p), OpOutcome::Applied(ApplyOutcome::Stored)) => {
+            let id = ItemId {
+                key: p.key,
+                secret_hash: p.secret_hash.unwrap_or(ZERO_HASH),
+                value_hash: sha1(&p.value),
+            };
+            Some((id, WireChange::Put(p.value.clone())))
+        }
+        (Op::Remove(r), OpOutcome::Removed(RemoveOutcome::Removed)) => {
+            let id = ItemId {
+                key: r.key,
+                secret_hash: sha1(&r.secret),
+                value_hash: r.value_hash,
+            };
+            Some((id, WireChange::Rm))
+        }
+        (Op::Replica(rec), OpOutcome::Applied(ApplyOutcome::Stored)) => match &rec.payload {
+            crate::store::Payload::Value(v) => Some((rec.id, WireChange::Put(v.clone()))),
+            crate::store::Payload::Tombstone { .. } => None,
+        },
+        (Op::Replica(rec), OpOutcome::Applied(ApplyOutcome::Removed)) => {
+            Some((rec.id, WireChange::Rm))
+        }
+        _ => None,
+    }
+}

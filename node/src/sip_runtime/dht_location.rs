@@ -1,0 +1,136 @@
+//! The location service on the DHT: what makes any super-node's proxy find a user who
+//! registered at any other.
+//!
+//! Each binding is one value under SHA-1 of the canonical AOR, put removable with a secret
+//! derived from the key and the value ([`binding_secret`]), so a refresh or an `Expires: 0`
+//! arriving at any super-node can remove it; TTL = the binding's expiry.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use sha1::{Digest as _, Sha1};
+
+use super::location::{LocationService, binding_secret};
+use super::service_list::ServiceDirectory;
+use crate::dht::{GetReq, PutReq, RmReq, Status};
+use crate::runtime::{CallError, NodeHandle};
+use crate::sip::proxy::DhtError;
+use crate::sip::registrar::{Binding, BindingOp};
+use crate::store::DhtKey;
+
+/// Values asked for per page when reading an AOR's bindings.
+const PAGE: u16 = 64;
+/// Most pages read for one AOR (bounds the cost of an AOR flooded with values).
+const MAX_PAGES: usize = 16;
+
+/// A [`LocationService`] over this super-node's DHT.
+#[derive(Clone, Debug)]
+pub struct DhtLocation {
+    node: NodeHandle,
+}
+
+impl DhtLocation {
+    /// Location lookups and stores through `node`'s DHT.
+    #[must_use]
+    pub fn new(node: NodeHandle) -> Self {
+        Self { node }
+    }
+
+    /// The proxy writes as the local host: fair share counts SIP bindings against this node.
+    fn client() -> IpAddr {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    }
+
+    async fn put(&self, key: [u8; 20], binding: &Binding, ttl: u32) -> Result<(), DhtError> {
+        let value = binding
+            .encode()
+            .map_err(|e| DhtError::Failed(e.to_string()))?;
+        self.put_value(key, value, ttl).await
+    }
+
+    async fn put_value(&self, key: [u8; 20], value: Vec<u8>, ttl: u32) -> Result<(), DhtError> {
+        let secret = binding_secret(&key, &value);
+        let req = PutReq {
+            key: DhtKey(key),
+            value,
+            secret_hash: Some(Sha1::digest(secret).into()),
+            ttl_secs: ttl.max(1),
+        };
+        status(self.node.put_removable(req, Self::client()).await)
+    }
+
+    async fn remove(&self, key: [u8; 20], binding: &Binding) -> Result<(), DhtError> {
+        let value = binding
+            .encode()
+            .map_err(|e| DhtError::Failed(e.to_string()))?;
+        self.remove_value(key, value).await
+    }
+
+    async fn remove_value(&self, key: [u8; 20], value: Vec<u8>) -> Result<(), DhtError> {
+        let req = RmReq {
+            key: DhtKey(key),
+            value_hash: Sha1::digest(&value).into(),
+            secret: binding_secret(&key, &value).to_vec(),
+            // The tombstone must outlive any copy of the binding: the longest expiry allowed.
+            ttl_secs: 604_800,
+        };
+        status(self.node.rm(req, Self::client()).await)
+    }
+}
+
+fn status(result: Result<Status, CallError>) -> Result<(), DhtError> {
+    match result {
+        Ok(Status::Ok) => Ok(()),
+        Ok(other) => Err(DhtError::Failed(format!("DHT status {other:?}"))),
+        Err(e) => Err(DhtError::Failed(e.to_string())),
+    }
+}
+
+impl LocationService for DhtLocation {
+    async fn lookup(&self, key: [u8; 20]) -> Result<Vec<Binding>, DhtError> {
+        let mut bindings = Vec::new();
+        let mut placemark = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let req = GetReq {
+                key: DhtKey(key),
+                maxvals: PAGE,
+                placemark,
+            };
+            let page = self
+                .node
+                .get(req)
+                .await
+                .map_err(|e| DhtError::Failed(e.to_string()))?;
+            // Values are untrusted: anything that is not a binding is skipped.
+            bindings.extend(page.values.iter().filter_map(|v| Binding::decode(v).ok()));
+            if page.placemark.is_empty() {
+                break;
+            }
+            placemark = page.placemark;
+        }
+        Ok(bindings)
+    }
+
+    async fn store(&self, key: [u8; 20], ops: Vec<BindingOp>) -> Result<(), DhtError> {
+        for op in ops {
+            match op {
+                BindingOp::Put { binding, ttl } => self.put(key, &binding, ttl).await?,
+                BindingOp::Remove(binding) => self.remove(key, &binding).await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ServiceDirectory for DhtLocation {
+    async fn put(&self, key: [u8; 20], value: Vec<u8>, ttl: Duration) -> Result<(), DhtError> {
+        let ttl = u32::try_from(ttl.as_secs())
+            .unwrap_or(u32::MAX)
+            .clamp(1, 604_800);
+        self.put_value(key, value, ttl).await
+    }
+
+    async fn remove(&self, key: [u8; 20], value: Vec<u8>) -> Result<(), DhtError> {
+        self.remove_value(key, value).await
+    }
+}

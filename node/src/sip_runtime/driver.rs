@@ -1,0 +1,226 @@
+//! The task that owns the [`Proxy`] and its sockets; see the [module documentation](super).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+
+use super::tcp::{ConnEvent, Connections};
+use super::{Command, LocationService, SipConfig, SipSockets, SipStatus, unix_now};
+use crate::runtime::now;
+use crate::sip::proxy::{DhtError, DhtId, Link, Output, Proxy};
+use crate::sip::registrar::Binding;
+
+/// Receive buffer: the largest UDP payload.
+const RECV_BUF: usize = 65_536;
+/// After a socket error, pause this long so a failing socket cannot spin a core.
+const ERROR_PAUSE: Duration = Duration::from_millis(10);
+/// Frames and closes that connection tasks may queue for the driver.
+const CONN_EVENTS: usize = 1024;
+
+/// A location answer on its way back to the proxy.
+#[derive(Debug)]
+enum DhtDone {
+    Lookup(DhtId, Result<Vec<Binding>, DhtError>),
+    Store(DhtId, Result<(), DhtError>),
+}
+
+/// What woke the driver up.
+enum Wake {
+    Datagram(std::io::Result<(usize, SocketAddr)>),
+    Accept(std::io::Result<(TcpStream, SocketAddr)>),
+    Conn(Option<ConnEvent>),
+    Dht(Option<DhtDone>),
+    Timeout,
+    Command(Option<Command>),
+}
+
+/// Owns the proxy and feeds it from the sockets, the connection tasks and the location
+/// service.
+pub(super) struct Driver<L> {
+    proxy: Proxy,
+    local: SocketAddr,
+    udp: UdpSocket,
+    tcp: TcpListener,
+    conns: Connections,
+    conn_rx: mpsc::Receiver<ConnEvent>,
+    location: Arc<L>,
+    dht_tx: mpsc::UnboundedSender<DhtDone>,
+    dht_rx: mpsc::UnboundedReceiver<DhtDone>,
+    dht_inflight: usize,
+    max_dht_inflight: usize,
+    commands: mpsc::Receiver<Command>,
+    started: Instant,
+}
+
+impl<L: LocationService> Driver<L> {
+    pub(super) fn new(
+        config: SipConfig,
+        sockets: SipSockets,
+        location: Arc<L>,
+        commands: mpsc::Receiver<Command>,
+    ) -> Self {
+        let started = now();
+        let (conn_tx, conn_rx) = mpsc::channel(CONN_EVENTS);
+        let (dht_tx, dht_rx) = mpsc::unbounded_channel();
+        let conns = Connections::new(conn_tx, config.tcp, config.proxy.transaction.limits);
+        Self {
+            local: config.proxy.local,
+            proxy: Proxy::new(config.proxy, started, unix_now()),
+            udp: sockets.udp,
+            tcp: sockets.tcp,
+            conns,
+            conn_rx,
+            location,
+            dht_tx,
+            dht_rx,
+            dht_inflight: 0,
+            max_dht_inflight: config.max_dht_inflight,
+            commands,
+            started,
+        }
+    }
+
+    /// Serves until shut down or every handle is dropped.
+    pub(super) async fn run(mut self) {
+        tracing::info!(addr = %self.local, "SIP proxy/registrar serving on UDP and TCP");
+        let mut buf = vec![0u8; RECV_BUF];
+        loop {
+            self.flush().await;
+            match self.wait(&mut buf).await {
+                Wake::Datagram(Ok((len, from))) => {
+                    let data = buf.get(..len).unwrap_or_default();
+                    self.input(data, from, Link::Udp);
+                }
+                Wake::Datagram(Err(e)) => {
+                    // ICMP port unreachable from a vanished phone lands here on Linux; the
+                    // transaction timers deal with the silence.
+                    tracing::debug!(error = %e, "SIP UDP receive error");
+                    tokio::time::sleep(ERROR_PAUSE).await;
+                }
+                Wake::Accept(Ok((stream, peer))) => self.conns.accept(stream, peer),
+                Wake::Accept(Err(e)) => {
+                    tracing::debug!(error = %e, "SIP TCP accept error");
+                    tokio::time::sleep(ERROR_PAUSE).await;
+                }
+                Wake::Conn(Some(ev)) => self.conn_event(ev),
+                Wake::Dht(Some(done)) => self.dht_done(done),
+                Wake::Timeout => self.proxy.handle_timeout(now()),
+                Wake::Command(Some(Command::Status { reply })) => {
+                    let _ = reply.send(self.status());
+                }
+                Wake::Command(Some(Command::Shutdown { reply })) => {
+                    let _ = reply.send(());
+                    return;
+                }
+                // The driver holds a sender of both channels, so these never end; no handle
+                // left means nobody can stop us any more: stop now.
+                Wake::Conn(None) | Wake::Dht(None) | Wake::Command(None) => return,
+            }
+        }
+    }
+
+    async fn wait(&mut self, buf: &mut [u8]) -> Wake {
+        let deadline = self.proxy.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = self.udp.recv_from(buf) => Wake::Datagram(r),
+            r = self.tcp.accept() => Wake::Accept(r),
+            e = self.conn_rx.recv() => Wake::Conn(e),
+            d = self.dht_rx.recv() => Wake::Dht(d),
+            () = sleep => Wake::Timeout,
+            c = self.commands.recv() => Wake::Command(c),
+        }
+    }
+
+    fn input(&mut self, data: &[u8], from: SocketAddr, link: Link) {
+        if let Err(e) = self.proxy.handle_bytes(now(), data, from, link) {
+            tracing::debug!(%from, error = %e, "unparseable SIP message");
+        }
+    }
+
+    fn conn_event(&mut self, ev: ConnEvent) {
+        match ev {
+            ConnEvent::Frame { id, peer, bytes } => self.input(&bytes, peer, Link::Tcp(Some(id))),
+            ConnEvent::Closed { id } => {
+                if self.conns.closed(id) {
+                    self.proxy.handle_connection_closed(id);
+                }
+            }
+        }
+    }
+
+    fn dht_done(&mut self, done: DhtDone) {
+        self.dht_inflight = self.dht_inflight.saturating_sub(1);
+        match done {
+            DhtDone::Lookup(id, r) => self.proxy.handle_lookup(now(), id, r),
+            DhtDone::Store(id, r) => self.proxy.handle_store_done(now(), id, r),
+        }
+    }
+
+    /// Sends every queued message and starts every queued location request.
+    async fn flush(&mut self) {
+        while let Some(t) = self.proxy.poll_transmit() {
+            match t.link {
+                Link::Udp => {
+                    if let Err(e) = self.udp.send_to(&t.contents, t.destination).await {
+                        // One unreachable destination must not stop the proxy; the
+                        // transaction layer retransmits or times out.
+                        tracing::debug!(dst = %t.destination, error = %e, "SIP UDP send failed");
+                    }
+                }
+                Link::Tcp(id) => self.conns.send(id, t.destination, t.contents),
+            }
+        }
+        while let Some(output) = self.proxy.poll_output() {
+            self.start_dht(output);
+        }
+    }
+
+    /// Runs one location request as its own task; over the in-flight bound it fails at once.
+    fn start_dht(&mut self, output: Output) {
+        self.dht_inflight += 1;
+        let tx = self.dht_tx.clone();
+        if self.dht_inflight > self.max_dht_inflight {
+            let busy = || DhtError::Failed("too many location requests in flight".into());
+            let done = match output {
+                Output::Lookup { id, .. } => DhtDone::Lookup(id, Err(busy())),
+                Output::Store { id, .. } => DhtDone::Store(id, Err(busy())),
+            };
+            let _ = tx.send(done);
+            return;
+        }
+        let location = Arc::clone(&self.location);
+        tokio::spawn(async move {
+            let done = match output {
+                Output::Lookup { id, key } => DhtDone::Lookup(id, location.lookup(key).await),
+                Output::Store { id, key, ops } => {
+                    DhtDone::Store(id, location.store(key, ops).await)
+                }
+            };
+            // The driver may have stopped meanwhile; then nobody needs the answer.
+            let _ = tx.send(done);
+        });
+    }
+
+    fn status(&self) -> SipStatus {
+        SipStatus {
+            local: self.local,
+            transactions: self.proxy.transactions_active(),
+            forks: self.proxy.forks_active(),
+            dht_pending: self.proxy.dht_pending(),
+            bindings_cached: self.proxy.cached_aors(),
+            tcp_connections: self.conns.len(),
+            tcp_send_drops: self.conns.send_drops,
+            metrics: self.proxy.metrics().clone(),
+            uptime: now().saturating_duration_since(self.started),
+        }
+    }
+}

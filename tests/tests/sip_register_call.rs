@@ -1,0 +1,148 @@
+//! SIP through a running `scope-node` with sipp as phones: 1,000 registrations that all
+//! resolve, a full call, CANCEL, unknown user (404) and a vanished device (408).
+//!
+//! Needs `sipp` (Debian `sip-tester`); the tests are skipped with a message without it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use scope_tests::Daemon;
+use scope_tests::sip::{Sipp, free_port, have, register_all, scenario, sipp_args, users_file};
+
+fn sipp_missing() -> bool {
+    if have("sipp") {
+        return false;
+    }
+    eprintln!("skipped: sipp not installed (apt-get install sip-tester)");
+    true
+}
+
+fn users(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("u{i:05}")).collect()
+}
+
+/// Runs `calls` sipp calls with `uac` to `target` against a sipp `uas` on `uas_port`.
+fn calls_answered(
+    target: SocketAddr,
+    uas: &str,
+    uas_port: u16,
+    uac_args: Vec<String>,
+    calls: usize,
+) {
+    let uas = Sipp::spawn(
+        "uas",
+        &sipp_args(None, &scenario(uas), uas_port, calls, 10, &[]),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let uac = Sipp::spawn("uac", &uac_args).wait(Duration::from_secs(90));
+    let uas = uas.wait(Duration::from_secs(10));
+    assert!(
+        uac.ok() && uas.ok(),
+        "calls via {target} failed\n{}\n{}",
+        uac.log,
+        uas.log
+    );
+}
+
+#[test]
+fn thousand_users_register_then_each_one_resolves() {
+    if sipp_missing() {
+        return;
+    }
+    // Users register at super-node A and are called through super-node B: B finds every one
+    // of them in the DHT.
+    let a = Daemon::start(&[]);
+    a.wait_joined(Duration::from_secs(10));
+    let b = Daemon::start(&[a.overlay]);
+    b.wait_joined(Duration::from_secs(10));
+    let via = &b;
+    let dir = tempfile::tempdir().unwrap();
+    let uas_port = free_port();
+    let list = users(1000);
+    register_all(a.sip_addr(), dir.path(), &list, "", uas_port, 1000);
+
+    let file = users_file(dir.path(), "callees.csv", &list);
+    let mut uac = sipp_args(
+        Some(via.sip_addr()),
+        &scenario("uac.xml"),
+        free_port(),
+        list.len(),
+        // A rate a loaded 2-core CI machine sustains for both sipp ends and two debug daemons.
+        100,
+        &[("domain", "scope".into()), ("prefix", String::new())],
+    );
+    uac.extend(["-inf".to_string(), file.display().to_string()]);
+    calls_answered(via.sip_addr(), "uas.xml", uas_port, uac, list.len());
+
+    let (_, metrics) = via.get("/metrics").unwrap();
+    assert!(
+        metrics.contains("scope_sip_requests_total{method=\"INVITE\"} 1000"),
+        "{metrics}"
+    );
+    let status = a.status().unwrap();
+    assert_eq!(status["sip"]["parse_errors"], 0, "{status}");
+}
+
+/// One call per sipp run against user `user`, with scenario `uac` (keys added).
+fn one_call(
+    proxy: SocketAddr,
+    dir: &std::path::Path,
+    uac: &str,
+    user: &str,
+    keys: &[(&str, String)],
+) -> Vec<String> {
+    let file = users_file(dir, &format!("{user}-{uac}.csv"), &[user.to_owned()]);
+    let mut all = vec![("domain", "scope".to_string()), ("prefix", String::new())];
+    all.extend(keys.iter().cloned());
+    let mut args = sipp_args(Some(proxy), &scenario(uac), free_port(), 1, 1, &all);
+    args.extend(["-inf".to_string(), file.display().to_string()]);
+    args
+}
+
+/// A copy of `uac_fail.xml` expecting final status `code`.
+fn fail_scenario(dir: &std::path::Path, code: u16) -> String {
+    let text = std::fs::read_to_string(scenario("uac_fail.xml")).unwrap();
+    let path = dir.join(format!("uac_{code}.xml"));
+    std::fs::write(&path, text.replace("[expect]", &code.to_string())).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn full_call_cancel_unknown_user_and_vanished_device() {
+    if sipp_missing() {
+        return;
+    }
+    // T1 = 50 ms: Timer B (64 x T1) turns the vanished device into 408 after 3.2 s.
+    let node = Daemon::start_with_args(&[], &["--sip-t1-ms", "50"]);
+    let proxy = node.sip_addr();
+    let dir = tempfile::tempdir().unwrap();
+    let (answer_port, ring_port, dead_port) = (free_port(), free_port(), free_port());
+    register_all(proxy, dir.path(), &["bob".into()], "", answer_port, 10);
+    register_all(proxy, dir.path(), &["carol".into()], "", ring_port, 10);
+    register_all(proxy, dir.path(), &["dave".into()], "", dead_port, 10);
+
+    // INVITE / 100 / 180 / 200 / ACK / BYE / 200 through the proxy.
+    let args = one_call(proxy, dir.path(), "uac.xml", "bob", &[]);
+    calls_answered(proxy, "uas.xml", answer_port, args, 1);
+
+    // CANCEL before the answer: 200 for the CANCEL, 487 for the INVITE.
+    let args = one_call(proxy, dir.path(), "uac_cancel.xml", "carol", &[]);
+    calls_answered(proxy, "uas_ring.xml", ring_port, args, 1);
+
+    // Unknown user: 404; device gone (nothing listens on its port): 408.
+    for (user, code) in [("nobody", 404), ("dave", 408)] {
+        let file = fail_scenario(dir.path(), code);
+        let mut args = one_call(proxy, dir.path(), "uac.xml", user, &[]);
+        let at = args.iter().position(|a| a == "-sf").unwrap() + 1;
+        args[at] = file;
+        let out = Sipp::spawn(&format!("{user} {code}"), &args).wait(Duration::from_secs(30));
+        assert!(out.ok(), "call to {user} did not end {code}\n{}", out.log);
+    }
+    let (_, metrics) = node.get("/metrics").unwrap();
+    assert!(
+        metrics.contains("scope_sip_responses_sent_total{class=\"4xx\"} 3"),
+        "{metrics}"
+    );
+}
