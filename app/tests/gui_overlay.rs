@@ -8,14 +8,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use scope_node::embedded::{EmbeddedConfig, EmbeddedNode};
+use scope_node::embedded::EmbeddedNode;
+use support::{Overlay, leaf_ids};
 use whatsup::client::posts::PostBody;
 use whatsup::client::profile::ProfileUpdate;
 use whatsup::client::{Client, GatewayDht, Identity};
@@ -23,70 +24,12 @@ use whatsup::gui::backend::Backend;
 use whatsup::gui::settings::Settings;
 use whatsup::gui::{Boot, Screen, WhatsUpApp};
 
-fn loopback() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
-/// A data directory of this test run, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("whatsup-overlay-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn super_node(dir: &TempDir, bootstrap: Vec<SocketAddr>) -> EmbeddedNode {
-    let mut config = EmbeddedConfig::new(dir.0.clone());
-    config.overlay_addr = loopback();
-    config.gateway_addr = loopback();
-    config.sip_addr = Some(loopback());
-    config.bootstrap = bootstrap;
-    config.mdns = false;
-    EmbeddedNode::start(config).expect("super-node starts")
-}
-
 fn block<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
         .block_on(f)
-}
-
-/// `GET /status` of the gateway at `addr`, as JSON.
-fn status(addr: SocketAddr) -> serde_json::Value {
-    let body = block(async {
-        reqwest::get(format!("http://{addr}/status"))
-            .await
-            .expect("status answers")
-            .bytes()
-            .await
-            .expect("status body")
-    });
-    serde_json::from_slice(&body).expect("status is JSON")
-}
-
-/// The node IDs in the leaf set `/status` reports.
-fn leaf_ids(addr: SocketAddr) -> Vec<String> {
-    status(addr)["leaf_set"]
-        .as_array()
-        .map(|peers| {
-            peers
-                .iter()
-                .filter_map(|p| p["id"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
@@ -142,16 +85,14 @@ fn click(harness: &mut Harness<'static, WhatsUpApp>, label: &str) {
 
 #[test]
 fn the_app_works_on_a_real_two_node_overlay_and_serves_from_the_toggle() {
-    let (dir_a, dir_b, dir_app) = (TempDir::new("a"), TempDir::new("b"), TempDir::new("app"));
-    let a = super_node(&dir_a, Vec::new());
-    let b = super_node(&dir_b, vec![a.overlay_addr]);
+    let overlay = Overlay::start("gui", 2);
+    let app_home = std::env::temp_dir().join(format!("whatsup-gui-overlay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&app_home);
+    let (a, b) = (overlay.node(0).unwrap(), overlay.node(1).unwrap());
     let (id_a, id_b) = (a.node_id.to_string(), b.node_id.to_string());
-    wait_for("the two nodes to know each other", || {
-        leaf_ids(a.gateway_addr).contains(&id_b) && leaf_ids(b.gateway_addr).contains(&id_a)
-    });
 
     // Another attendee, on node B.
-    let bob = client_at(&b, Some(Identity::from_seed("bob", [0xb0; 32])));
+    let bob = client_at(b, Some(Identity::from_seed("bob", [0xb0; 32])));
     block(bob.claim_username()).unwrap();
     block(bob.set_profile(ProfileUpdate {
         full_name: Some("Bob Builder".into()),
@@ -167,14 +108,14 @@ fn the_app_works_on_a_real_two_node_overlay_and_serves_from_the_toggle() {
         overlay_port: 0,
         gateway_port: 0,
         sip_port: 0,
-        data_dir: dir_app.0.display().to_string(),
+        data_dir: app_home.display().to_string(),
         ..Settings::default()
     };
     let app = WhatsUpApp::new(
         Backend::new().unwrap(),
         Boot::Fixed {
-            client: Box::new(client_at(&a, None)),
-            home: Some(dir_app.0.clone()),
+            client: Box::new(client_at(a, None)),
+            home: Some(app_home.clone()),
         },
         settings,
     );
@@ -243,6 +184,6 @@ fn the_app_works_on_a_real_two_node_overlay_and_serves_from_the_toggle() {
     });
     assert_eq!(h.state().screen(), Screen::SuperNode);
     drop(h);
-    b.stop();
-    a.stop();
+    drop(overlay);
+    let _ = std::fs::remove_dir_all(&app_home);
 }

@@ -189,7 +189,9 @@ impl SuperNode {
         };
         let overlay_addr = socket.local_addr().map_err(StartError::Socket)?;
         let gateway_addr = listener.local_addr().map_err(StartError::Socket)?;
-        let sip_addr = sip_sockets.as_ref().map(sip_runtime::SipSockets::local_addr);
+        let sip_addr = sip_sockets
+            .as_ref()
+            .map(sip_runtime::SipSockets::local_addr);
 
         let mdns = if config.mdns { start_mdns() } else { None };
         let mut seeds = config.bootstrap.clone();
@@ -380,4 +382,3 @@ fn discover_seeds(mdns: Option<&Mdns>, me: NodeId) -> Vec<SocketAddr> {
 pub fn default_data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("org", "SCOPE", "scope-node").map(|d| d.data_dir().to_path_buf())
 }
-
