@@ -13,9 +13,8 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
 use scope_node::embedded::EmbeddedNode;
+use support::ui::{self, block, click, type_into, wait_label};
 use support::{Overlay, leaf_ids};
 use whatsup::client::posts::PostBody;
 use whatsup::client::profile::ProfileUpdate;
@@ -23,14 +22,6 @@ use whatsup::client::{Client, GatewayDht, Identity};
 use whatsup::gui::backend::Backend;
 use whatsup::gui::settings::Settings;
 use whatsup::gui::{Boot, Screen, WhatsUpApp};
-
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
 
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -43,44 +34,6 @@ fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
 fn client_at(node: &EmbeddedNode, identity: Option<Identity>) -> Client {
     let url = format!("http://{}/RPC2", node.gateway_addr);
     Client::new(Arc::new(GatewayDht::new(vec![url]).unwrap()), identity)
-}
-
-/// Steps frames until every request has answered and the UI is still (at most 20 s).
-fn settle(harness: &mut Harness<'static, WhatsUpApp>) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut quiet = 0;
-    while Instant::now() < deadline {
-        harness.step();
-        let idle = harness.state().backend().is_idle() && !harness.state().thumbs().loading();
-        quiet = if idle { quiet + 1 } else { 0 };
-        if quiet >= 3 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    harness.step();
-}
-
-/// Steps frames until `label` is shown (requests may take a few round trips).
-fn wait_label(harness: &mut Harness<'static, WhatsUpApp>, label: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while harness.query_by_label_contains(label).is_none() {
-        assert!(Instant::now() < deadline, "timed out waiting for {label:?}");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn type_into(harness: &mut Harness<'static, WhatsUpApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.step();
-    harness.get_by_label(label).type_text(text);
-    harness.step();
-}
-
-fn click(harness: &mut Harness<'static, WhatsUpApp>, label: &str) {
-    harness.get_by_label(label).click();
-    settle(harness);
 }
 
 #[test]
@@ -119,10 +72,7 @@ fn the_app_works_on_a_real_two_node_overlay_and_serves_from_the_toggle() {
         },
         settings,
     );
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1100.0, 720.0))
-        .build_ui_state(|ui, app: &mut WhatsUpApp| app.draw(ui), app);
-    settle(&mut h);
+    let mut h = ui::harness(app);
     type_into(&mut h, "Username", "alice");
     click(&mut h, "Claim");
     wait_label(&mut h, "is yours");

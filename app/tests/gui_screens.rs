@@ -4,11 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use support::ui::{self, App, block, click, settle, type_into};
 use whatsup::client::media::prepare;
 use whatsup::client::profile::ProfileUpdate;
 use whatsup::client::{Client, Identity, MemoryDht};
@@ -41,14 +43,6 @@ impl Net {
     }
 }
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 fn profile(client: &Client, full: &str, company: &str, interests: &[&str]) {
     let update = ProfileUpdate {
         full_name: Some(full.into()),
@@ -61,7 +55,7 @@ fn profile(client: &Client, full: &str, company: &str, interests: &[&str]) {
     block(client.set_profile(update)).unwrap();
 }
 
-fn harness(client: Client) -> Harness<'static, WhatsUpApp> {
+fn harness(client: Client) -> App {
     let backend = Backend::new().unwrap();
     let app = WhatsUpApp::new(
         backend,
@@ -71,39 +65,7 @@ fn harness(client: Client) -> Harness<'static, WhatsUpApp> {
         },
         Settings::default(),
     );
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1100.0, 720.0))
-        .build_ui_state(|ui, app: &mut WhatsUpApp| app.draw(ui), app);
-    settle(&mut harness);
-    harness
-}
-
-/// Steps frames until every request has answered and the UI is still (at most 10 s).
-fn settle(harness: &mut Harness<'static, WhatsUpApp>) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut quiet = 0;
-    while Instant::now() < deadline {
-        harness.step();
-        let idle = harness.state().backend().is_idle() && !harness.state().thumbs().loading();
-        quiet = if idle { quiet + 1 } else { 0 };
-        if quiet >= 3 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    harness.step();
-}
-
-fn type_into(harness: &mut Harness<'static, WhatsUpApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.step();
-    harness.get_by_label(label).type_text(text);
-    harness.step();
-}
-
-fn click(harness: &mut Harness<'static, WhatsUpApp>, label: &str) {
-    harness.get_by_label(label).click();
-    settle(harness);
+    ui::harness(app)
 }
 
 #[test]
@@ -281,6 +243,7 @@ fn alerts_ring_the_bell_and_open_what_they_are_about() {
 #[test]
 fn super_node_toggle_shows_the_verdict_and_starts_and_stops_the_node() {
     let net = Net::new();
+    let home = std::env::temp_dir().join(format!("whatsup-toggle-{}", std::process::id()));
     let settings = Settings {
         overlay_port: 0,
         gateway_port: 0,
@@ -291,14 +254,11 @@ fn super_node_toggle_shows_the_verdict_and_starts_and_stops_the_node() {
         Backend::new().unwrap(),
         Boot::Fixed {
             client: Box::new(net.user("zed")),
-            home: None,
+            home: Some(home.clone()),
         },
         settings,
     );
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1100.0, 720.0))
-        .build_ui_state(|ui, app: &mut WhatsUpApp| app.draw(ui), app);
-    settle(&mut h);
+    let mut h = ui::harness(app);
     click(&mut h, "Super-node");
     h.get_by_label_contains("CPU cores");
     click(&mut h, "Serve as super-node");
@@ -308,6 +268,9 @@ fn super_node_toggle_shows_the_verdict_and_starts_and_stops_the_node() {
     click(&mut h, "Serve as super-node");
     h.get_by_label_contains("Left the overlay");
     assert!(!h.state().settings().serve_super_node);
+    // The node kept its key in the app's data directory.
+    assert!(home.join("super-node").is_dir());
+    let _ = std::fs::remove_dir_all(&home);
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! The real `whatsup` binary under Xvfb: the window renders (a screenshot that is not blank)
-//! and the app exits cleanly when the window is closed. Skipped, saying so, without Xvfb.
+//! The real `whatsup` binary under Xvfb: the window renders (a screenshot that is not blank);
+//! with no super-node to find, a capable machine starts serving as one by itself (its gateway
+//! answers `/status`); and the app exits cleanly, stopping that node, when the window is
+//! closed. Skipped, saying so, without Xvfb.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -44,6 +46,42 @@ fn window_id(display: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A TCP port free right now on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The body of `GET /status` on 127.0.0.1:`port`, if something answers.
+fn gateway_status(port: u16) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream
+        .write_all(b"GET /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    reply
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+}
+
+/// The machine's own verdict, as the app computes it.
+fn capable(home: &Path) -> bool {
+    let out = Command::new(env!("CARGO_BIN_EXE_whatsup"))
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "capability"])
+        .output()
+        .unwrap();
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    verdict["super_node"].as_bool().unwrap()
+}
+
 /// Distinct colours in a screenshot: a blank screen has one.
 fn colours(path: &Path) -> usize {
     let image = image::open(path).unwrap().into_rgb8();
@@ -82,6 +120,18 @@ fn the_window_renders_and_closes_cleanly_under_xvfb() {
     std::thread::sleep(Duration::from_millis(500));
     let home = std::env::temp_dir().join(format!("whatsup-xvfb-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
+    // Settings as eframe stores them: no mDNS (so nothing else on this machine is found) and a
+    // known gateway port for the node the app starts.
+    let gateway_port = free_port();
+    let storage = home.join("data").join("org.scope.whatsup");
+    std::fs::create_dir_all(&storage).unwrap();
+    std::fs::write(
+        storage.join("app.ron"),
+        format!(
+            "{{\"whatsup.settings\":\"(mdns:false,overlay_port:0,gateway_port:{gateway_port},sip_port:0)\"}}"
+        ),
+    )
+    .unwrap();
     let started = Instant::now();
     let mut app = Kill(
         Command::new(env!("CARGO_BIN_EXE_whatsup"))
@@ -113,6 +163,24 @@ fn the_window_renders_and_closes_cleanly_under_xvfb() {
     assert!(status.success());
     let n = colours(&shot);
     assert!(n > 8, "the screenshot looks blank ({n} colours)");
+    if capable(&home) {
+        let mut body = None;
+        wait_for(
+            "the app to serve as a super-node",
+            Duration::from_secs(30),
+            || {
+                body = gateway_status(gateway_port);
+                body.is_some()
+            },
+        );
+        let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
+        assert!(
+            body["node_id"].as_str().is_some_and(|id| id.len() == 40),
+            "{body}"
+        );
+    } else {
+        eprintln!("this machine is not capable of serving: the app waits for a super-node");
+    }
     let id = id.unwrap();
     // No window manager under Xvfb: focus by hand, then the app's own Ctrl+Q closes it.
     Command::new("xdotool")
@@ -131,5 +199,9 @@ fn the_window_renders_and_closes_cleanly_under_xvfb() {
         code.is_some()
     });
     assert!(code.unwrap().success(), "the app exited with {code:?}");
+    assert!(
+        gateway_status(gateway_port).is_none(),
+        "the node stopped with the app"
+    );
     let _ = std::fs::remove_dir_all(&home);
 }

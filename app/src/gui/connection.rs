@@ -44,6 +44,7 @@ pub fn node_config(settings: &Settings, home: &Path) -> EmbeddedConfig {
     config.overlay_addr = any(settings.overlay_port);
     config.gateway_addr = any(settings.gateway_port);
     config.sip_addr = Some(any(settings.sip_port));
+    config.mdns = settings.mdns;
     config
 }
 
@@ -63,7 +64,10 @@ pub fn connect(
     backend.run(async move {
         let verdict = assess(&home);
         loop {
-            let found = discover().await;
+            let mut found = settings.gateway_urls();
+            if settings.mdns {
+                found.extend(discover().await);
+            }
             let serve = settings.serve_super_node || (found.is_empty() && verdict.super_node);
             if serve {
                 match serve_here(&settings, &home, found.clone()).await {
@@ -111,7 +115,14 @@ async fn serve_here(
     home: &Path,
     found: Vec<String>,
 ) -> Result<Connected, String> {
-    let node = start_node(node_config(settings, home)).await?;
+    let mut config = node_config(settings, home);
+    if !found.is_empty()
+        && let Ok(others) = GatewayDht::new(found.clone())
+    {
+        // Join the overlay behind the gateways already known (mDNS may be off or blocked).
+        config.bootstrap = others.overlay_seeds().await;
+    }
+    let node = start_node(config).await?;
     let local = format!("http://127.0.0.1:{}/RPC2", node.gateway_addr.port());
     let mut gateways = vec![local];
     gateways.extend(found);

@@ -34,6 +34,11 @@ pub struct Settings {
     pub gateway_port: u16,
     /// SIP port of the embedded node.
     pub sip_port: u16,
+    /// Find super-nodes and announce this one by mDNS (off where multicast is blocked or
+    /// unwanted; then only `gateways` are used).
+    pub mdns: bool,
+    /// Gateways to use besides those mDNS finds: comma-separated `host:port` or URLs.
+    pub gateways: String,
     /// Alerts cursor, so a restart resumes where the last run stopped.
     pub alerts_cursor: String,
 }
@@ -48,6 +53,8 @@ impl Default for Settings {
             overlay_port: 3630,
             gateway_port: 5851,
             sip_port: 5060,
+            mdns: true,
+            gateways: String::new(),
             alerts_cursor: String::new(),
         }
     }
@@ -62,6 +69,23 @@ impl Settings {
         } else {
             Some(PathBuf::from(self.data_dir.trim()))
         }
+    }
+
+    /// The gateways typed in Settings, as URLs.
+    #[must_use]
+    pub fn gateway_urls(&self) -> Vec<String> {
+        self.gateways
+            .split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(|g| {
+                if g.contains("://") {
+                    g.to_owned()
+                } else {
+                    format!("http://{g}/RPC2")
+                }
+            })
+            .collect()
     }
 
     /// Loads from eframe storage (defaults if absent or from an older version).

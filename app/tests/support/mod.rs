@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use scope_node::embedded::{EmbeddedConfig, EmbeddedNode};
 
+pub mod ui;
+
 /// A few super-nodes forming one overlay.
 pub struct Overlay {
     nodes: Vec<Option<EmbeddedNode>>,

@@ -1,4 +1,4 @@
-//! Settings: data directory, theme, ports and notifications, saved with eframe's storage.
+//! Settings: data directory, theme, notifications, how to find super-nodes and ports, saved with eframe's storage.
 
 use super::super::settings::{Settings, ThemeChoice};
 use super::super::{Cx, theme, widgets};
@@ -38,6 +38,12 @@ impl SettingsView {
             &mut self.draft.notifications,
             "Desktop notifications when the window is in the background",
         );
+        ui.checkbox(
+            &mut self.draft.mdns,
+            "Find super-nodes on the local network (mDNS)",
+        );
+        widgets::field(ui, "Other super-nodes", &mut self.draft.gateways);
+        ui.weak("Comma-separated host:port of super-node gateways, for networks that block mDNS.");
         widgets::field(ui, "Overlay UDP port", &mut self.overlay);
         widgets::field(ui, "Gateway TCP port", &mut self.gateway);
         widgets::field(ui, "SIP port", &mut self.sip);

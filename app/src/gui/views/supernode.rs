@@ -95,7 +95,11 @@ impl SuperNodeView {
     fn toggle(&mut self, cx: &mut Cx<'_>, settings: &mut Settings, on: bool) {
         settings.serve_super_node = on;
         if on && self.node.is_none() && self.starting.is_none() {
-            let home = self.home.clone().unwrap_or_else(std::env::temp_dir);
+            let Some(home) = self.home.clone() else {
+                settings.serve_super_node = false;
+                cx.error("No data directory to keep the super-node's data in (see Settings)");
+                return;
+            };
             let mut config = connection::node_config(settings, &home);
             let client = cx.backend.client();
             self.starting = Some(cx.backend.run(async move {
