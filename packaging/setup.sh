@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what SCOPE needs on Debian/Ubuntu, and only what is missing.
 #
-#   packaging/setup.sh run    build dependencies of the super-node
+#   packaging/setup.sh run    what building and running the app and the super-node need
 #   packaging/setup.sh test   the above, plus what the test suite and CI use
 #
 # Rust itself (rustup, cargo) is assumed to be installed: https://rustup.rs
@@ -10,11 +10,14 @@ set -euo pipefail
 
 mode="${1:-}"
 case "$mode" in
-  run) packages=(build-essential pkg-config) ;;
+  # The window's libraries (X11 or Wayland, GL, xkb) are loaded at run time; a desktop has them,
+  # a minimal install may not.
+  run) packages=(build-essential pkg-config libxkbcommon-x11-0 libegl1 libgl1 libxcursor1 libxi6 libxrandr2 libwayland-client0) ;;
   # procps: the tests signal daemons with kill(1); iproute2 and curl: the (ignored by
   # default, root-only) mDNS test between network namespaces; sip-tester (sipp) and baresip:
-  # the real SIP peers of the SIP tests.
-  test) packages=(build-essential pkg-config procps iproute2 curl sip-tester baresip) ;;
+  # the real SIP peers of the SIP tests; mesa-vulkan-drivers: a CPU adapter for the GUI snapshot
+  # tests; xvfb, xdotool, x11-utils and imagemagick: the test that runs the real window headless.
+  test) packages=(build-essential pkg-config procps iproute2 curl sip-tester baresip mesa-vulkan-drivers xvfb xdotool x11-utils imagemagick) ;;
   *)
     echo "usage: $0 run|test" >&2
     exit 2

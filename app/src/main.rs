@@ -1,4 +1,4 @@
-//! `whatsup`: the What's UP command line (and, later, the desktop app).
+//! `whatsup`: the What's UP desktop app (with no subcommand) and command line.
 
 mod cli;
 
@@ -16,9 +16,16 @@ fn main() -> ExitCode {
         .init();
     let cli = cli::Cli::parse();
     if cli.command.is_none() {
-        // The desktop app comes in a later issue; until then, the help.
-        let _ = cli::Cli::command().print_help();
-        return ExitCode::SUCCESS;
+        if !has_display() {
+            // A terminal with no desktop (ssh, CI): the command line is what can be used.
+            eprintln!("whatsup: no display to open the window on; the command line:");
+            let _ = cli::Cli::command().print_help();
+            return ExitCode::SUCCESS;
+        }
+        return match whatsup::gui::run(cli.home.clone()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e, cli.json),
+        };
     }
     let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -44,4 +51,11 @@ fn fail(error: &anyhow::Error, json: bool) -> ExitCode {
     }
     eprintln!("whatsup: {message}");
     ExitCode::FAILURE
+}
+
+/// True when a window can be opened (an X11 or Wayland display is set).
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }

@@ -1,5 +1,5 @@
-//! The real `whatsup` binary: argument errors, `--json` output, and a few commands against the
-//! local stub gateway (one clear message and a non-zero exit on bad input).
+//! The real `whatsup` binary: argument errors, `--json` output, and a few commands against a
+//! real super-node (one clear message and a non-zero exit on bad input).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,9 +7,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
-
-use whatsup::client::MemoryDht;
 
 fn whatsup(home: &Path, gateway: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_whatsup"))
@@ -78,7 +75,10 @@ fn argument_errors_exit_non_zero_with_one_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_against_a_gateway() {
-    let (url, _task) = support::serve(Arc::new(MemoryDht::new())).await;
+    let overlay = tokio::task::spawn_blocking(|| support::Overlay::start("cli-commands", 1))
+        .await
+        .unwrap();
+    let url = overlay.url(0);
     let (alice, mallory) = (temp_home("alice"), temp_home("mallory"));
     assert!(run(&alice, &url, &["init", "alice"]).await.status.success());
     let taken = run(&mallory, &url, &["init", "alice"]).await;
@@ -123,7 +123,10 @@ async fn ok(home: &Path, gateway: &str, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_group_runs() {
-    let (url, _task) = support::serve(Arc::new(MemoryDht::new())).await;
+    let overlay = tokio::task::spawn_blocking(|| support::Overlay::start("cli-groups", 1))
+        .await
+        .unwrap();
+    let url = overlay.url(0);
     let (a, b) = (temp_home("flow-a"), temp_home("flow-b"));
     ok(&a, &url, &["init", "ann"]).await;
     ok(&b, &url, &["init", "ben"]).await;

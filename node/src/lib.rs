@@ -10,6 +10,7 @@
 
 pub mod dht;
 pub mod discovery;
+pub mod embedded;
 pub mod gateway;
 pub mod http;
 pub mod overlay;
@@ -18,3 +19,4 @@ pub mod sim;
 pub mod sip;
 pub mod sip_runtime;
 pub mod store;
+pub mod supernode;

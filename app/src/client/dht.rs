@@ -150,6 +150,13 @@ pub trait Dht: Send + Sync + std::fmt::Debug {
     /// (`""` = from now).
     async fn watch(&self, keys: &[Key], cursor: &str, timeout_s: u32) -> Result<Watched, DhtError>;
 
+    /// Overlay addresses of the super-nodes this connection goes through, so a device that
+    /// starts serving joins the same overlay (even where mDNS does not reach). None for a DHT
+    /// with no overlay behind it.
+    async fn overlay_seeds(&self) -> Vec<std::net::SocketAddr> {
+        Vec::new()
+    }
+
     /// Every value under `key`, following placemarks to the end.
     async fn get_all(&self, key: Key) -> Result<Vec<Vec<u8>>, DhtError> {
         let mut values = Vec::new();

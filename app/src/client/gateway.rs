@@ -356,6 +356,28 @@ impl Dht for GatewayDht {
         }
     }
 
+    async fn overlay_seeds(&self) -> Vec<std::net::SocketAddr> {
+        let Ok(Response::NodeStatus(status)) = self.call(&Request::Status, CALL_TIMEOUT).await
+        else {
+            return Vec::new();
+        };
+        let Ok(mut addr) = status.address.parse::<std::net::SocketAddr>() else {
+            return Vec::new();
+        };
+        if addr.ip().is_unspecified() {
+            // The node listens on every interface: reach it at the host we reach its gateway.
+            let host = self
+                .preferred()
+                .and_then(|url| reqwest::Url::parse(&url).ok())
+                .and_then(|url| url.host_str().and_then(|h| h.parse().ok()));
+            match host {
+                Some(ip) => addr.set_ip(ip),
+                None => return Vec::new(),
+            }
+        }
+        vec![addr]
+    }
+
     async fn watch(&self, keys: &[Key], cursor: &str, timeout_s: u32) -> Result<Watched, DhtError> {
         let keys = keys.iter().map(|k| dht_key(*k)).collect::<Result<_, _>>()?;
         let request = Request::Watch(Watch {

@@ -1,163 +1,131 @@
-//! A small local XML-RPC gateway stub backed by `MemoryDht`: enough to test `GatewayDht` and
-//! the binary over real HTTP until the super-node's own gateway server exists.
+//! Real super-nodes for the app's tests: the library code `scope-node` runs
+//! ([`EmbeddedNode`]), each on its own thread and runtime, on 127.0.0.1 ports the OS picks,
+//! without mDNS, each with a data directory removed when the overlay is dropped.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use scope_node::embedded::{EmbeddedConfig, EmbeddedNode};
 
-use scope_node::gateway::opendht::{DetailedValue, GetDetailsResult, GetResult, Status};
-use scope_node::gateway::scope_methods::{Change, ChangeKind, WatchResult};
-use scope_node::gateway::{Fault, Limits, Request, Response, decode_request, encode_response};
-use whatsup::client::MemoryDht;
-use whatsup::client::dht::{self, Dht as _};
+pub mod ui;
 
-/// Serves the stub on an ephemeral port; returns its URL and the task. Aborting the task
-/// closes the listener and every open connection, as a killed super-node would.
-pub async fn serve(dht: Arc<MemoryDht>) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/RPC2", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            connections.spawn(connection(stream, dht.clone()));
-        }
-    });
-    (url, task)
+/// A few super-nodes forming one overlay.
+pub struct Overlay {
+    nodes: Vec<Option<EmbeddedNode>>,
+    dirs: Vec<PathBuf>,
 }
 
-/// A minimal HTTP/1.1 keep-alive loop: POST with Content-Length in, 200 text/xml out.
-async fn connection(stream: tokio::net::TcpStream, dht: Arc<MemoryDht>) {
-    let mut stream = BufReader::new(stream);
-    loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let lower = line.to_ascii_lowercase();
-            if let Some(value) = lower.strip_prefix("content-length:") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-            if line == "\r\n" {
-                break;
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+impl Overlay {
+    /// Starts `n` super-nodes, each joining through the first, and waits until every one
+    /// has the others in its leaf set.
+    pub fn start(name: &str, n: usize) -> Overlay {
+        let mut overlay = Overlay {
+            nodes: Vec::new(),
+            dirs: Vec::new(),
+        };
+        for i in 0..n {
+            let dir = std::env::temp_dir()
+                .join(format!("whatsup-test-{}-{name}-{i}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let mut config = EmbeddedConfig::new(dir.clone());
+            config.overlay_addr = loopback();
+            config.gateway_addr = loopback();
+            config.sip_addr = Some(loopback());
+            config.mdns = false;
+            config.bootstrap = overlay
+                .node(0)
+                .map(|a| vec![a.overlay_addr])
+                .unwrap_or_default();
+            overlay.dirs.push(dir);
+            overlay.nodes.push(Some(
+                EmbeddedNode::start(config).expect("super-node starts"),
+            ));
+        }
+        let ids: Vec<String> = overlay.live().map(|n| n.node_id.to_string()).collect();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for node in overlay.live() {
+            let others: Vec<&String> = ids
+                .iter()
+                .filter(|id| **id != node.node_id.to_string())
+                .collect();
+            while !others
+                .iter()
+                .all(|id| leaf_ids(node.gateway_addr).contains(id))
+            {
+                assert!(Instant::now() < deadline, "the overlay did not form");
+                std::thread::sleep(Duration::from_millis(50));
             }
         }
-        let mut body = vec![0; length];
-        if stream.read_exact(&mut body).await.is_err() {
-            return;
-        }
-        let reply = handle(&dht, &body).await;
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
-            reply.len()
-        );
-        let out = stream.get_mut();
-        if out.write_all(head.as_bytes()).await.is_err() || out.write_all(&reply).await.is_err() {
-            return;
+        overlay
+    }
+
+    /// Node `i`, unless stopped.
+    pub fn node(&self, i: usize) -> Option<&EmbeddedNode> {
+        self.nodes.get(i).and_then(Option::as_ref)
+    }
+
+    fn live(&self) -> impl Iterator<Item = &EmbeddedNode> {
+        self.nodes.iter().flatten()
+    }
+
+    /// The XML-RPC URL of node `i`'s gateway.
+    pub fn url(&self, i: usize) -> String {
+        let node = self.node(i).expect("node is running");
+        format!("http://{}/RPC2", node.gateway_addr)
+    }
+
+    /// Stops node `i`: its gateway stops answering (it leaves the overlay gracefully).
+    pub fn stop(&mut self, i: usize) {
+        if let Some(node) = self.nodes.get_mut(i).and_then(Option::take) {
+            node.stop();
         }
     }
 }
 
-async fn handle(dht: &MemoryDht, body: &[u8]) -> Vec<u8> {
-    let response = match decode_request(body, &Limits::default()) {
-        Ok(request) => execute(dht, request).await,
-        Err(e) => Response::Fault(e.to_fault()),
-    };
-    encode_response(&response)
+impl Drop for Overlay {
+    fn drop(&mut self) {
+        for node in self.nodes.iter_mut().filter_map(Option::take) {
+            node.stop();
+        }
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
-fn key(k: &scope_node::gateway::opendht::Key) -> dht::Key {
-    k.to_id()
-}
-
-fn status(result: Result<(), dht::DhtError>) -> Response {
-    Response::Status(if result.is_ok() {
-        Status::Success
-    } else {
-        Status::OverCapacity
-    })
-}
-
-async fn execute(dht: &MemoryDht, request: Request) -> Response {
-    match request {
-        Request::Put(p) => status(dht.put(key(&p.key), p.value, p.ttl.secs()).await),
-        Request::PutRemovable(p) => {
-            let hash = p.secret_hash.as_slice().try_into().unwrap_or_default();
-            status(
-                dht.put_removable(key(&p.key), p.value, hash, p.ttl.secs())
-                    .await,
-            )
-        }
-        Request::Rm(r) => {
-            let hash = r.value_hash.as_slice().try_into().unwrap_or_default();
-            status(dht.rm(key(&r.key), hash, r.secret, r.ttl.secs()).await)
-        }
-        Request::Get(g) => {
-            let page = dht.get_page(key(&g.key), g.placemark).await.unwrap();
-            Response::Get(GetResult {
-                values: page.values,
-                placemark: page.placemark,
-            })
-        }
-        Request::GetDetails(g) => {
-            let page = dht
-                .get_details_page(key(&g.key), g.placemark)
+/// `GET /status` of the gateway at `addr`, as JSON (blocking; call off async tasks).
+pub fn status(addr: SocketAddr) -> serde_json::Value {
+    let body = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            reqwest::get(format!("http://{addr}/status"))
                 .await
-                .unwrap();
-            let values = page.values.into_iter().map(|d| DetailedValue {
-                value: d.value,
-                ttl_remaining: d.ttl_remaining,
-                hash_alg: if d.secret_hash.is_some() {
-                    "SHA".into()
-                } else {
-                    String::new()
-                },
-                secret_hash: d.secret_hash.map(|h| h.to_vec()).unwrap_or_default(),
-            });
-            Response::GetDetails(GetDetailsResult {
-                values: values.collect(),
-                placemark: page.placemark,
-            })
-        }
-        Request::PutBlob(b) => {
-            Response::BlobHash(dht.put_blob(b.data, b.ttl.secs()).await.unwrap().to_vec())
-        }
-        Request::GetBlob(b) => {
-            let hash = b.hash.as_slice().try_into().unwrap_or_default();
-            match dht.get_blob(hash).await.unwrap() {
-                Some(data) => Response::Blob(data),
-                None => Response::Fault(Fault::new(3, "no such blob")),
-            }
-        }
-        Request::Watch(w) => {
-            let keys: Vec<dht::Key> = w.keys.iter().map(key).collect();
-            match dht.watch(&keys, &w.cursor, w.timeout_s).await {
-                Ok(result) => Response::Watch(WatchResult {
-                    cursor: result.cursor,
-                    changes: result.changes.into_iter().map(change).collect(),
-                }),
-                Err(_) => Response::Fault(Fault::new(-32602, "bad cursor")),
-            }
-        }
-        other => other
-            .local_response()
-            .unwrap_or(Response::Fault(Fault::new(-32601, "not in stub"))),
-    }
+                .expect("status answers")
+                .bytes()
+                .await
+                .expect("status body")
+        });
+    serde_json::from_slice(&body).expect("status is JSON")
 }
 
-fn change(c: dht::Change) -> Change {
-    match c {
-        dht::Change::Put { key, value } => Change {
-            key: key.to_vec(),
-            kind: ChangeKind::Put { value },
-        },
-        dht::Change::Rm { key, value_hash } => Change {
-            key: key.to_vec(),
-            kind: ChangeKind::Rm { value_hash },
-        },
-    }
+/// The node IDs in the leaf set `/status` reports.
+pub fn leaf_ids(addr: SocketAddr) -> Vec<String> {
+    status(addr)["leaf_set"]
+        .as_array()
+        .map(|peers| {
+            peers
+                .iter()
+                .filter_map(|p| p["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -8,31 +8,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use scope_node::dht::DhtConfig;
-use scope_node::discovery::Mdns;
-use scope_node::gateway::Limits;
-use scope_node::http::{self, DaemonInfo, Gateway, Rpc, ServeLimits};
-use scope_node::overlay::NodeId;
-use scope_node::runtime::{self, NodeHandle, identity_file};
-use scope_node::sip_runtime::{self, DhtLocation, SipConfig, SipHandle};
-use scope_node::store::{Store, StoreLimits};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use scope_node::supernode::{self, SuperNode, SuperNodeConfig};
 
 /// Exit code for every problem found before the node runs (as clap uses for bad flags).
 const EXIT_USAGE: u8 = 2;
-/// How long to listen for other super-nodes on the LAN before starting a new overlay.
-const MDNS_BROWSE: Duration = Duration::from_secs(2);
-/// Budget for leaving the overlay after a signal; the whole shutdown stays under 5 s.
-const LEAVE_BUDGET: Duration = Duration::from_secs(2);
-/// Budget for open HTTP connections to finish after a signal.
-const HTTP_DRAIN_BUDGET: Duration = Duration::from_secs(1);
-
 /// A SCOPE super-node: Pastry overlay, HTTP gateway and SIP proxy/registrar.
 #[derive(Debug, Parser)]
 #[command(name = "scope-node", version, about)]
@@ -62,7 +45,8 @@ struct Cli {
 
     /// SIP timer T1 in milliseconds (RFC 3261: 500). Timer B/F, which turns a silent device
     /// into 408, is 64 x T1; tests lower it to see that within seconds.
-    #[arg(long, value_name = "MS", default_value_t = 500, hide = true)]
+    #[arg(long, value_name = "MS", default_value_t = 500, hide = true,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
     sip_t1_ms: u64,
 
     /// Overlay address of a node to join through (repeatable). With none, the node looks for
@@ -107,16 +91,6 @@ enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-/// Everything started by [`start`], stopped by [`stop`].
-struct Running {
-    node: NodeHandle,
-    driver: JoinHandle<()>,
-    server: JoinHandle<()>,
-    stop_server: oneshot::Sender<()>,
-    mdns: Option<Mdns>,
-    sip: SipHandle,
 }
 
 fn main() -> ExitCode {
@@ -171,8 +145,8 @@ async fn run(cli: Cli) -> ExitCode {
     // Installed before anything slow (mDNS browsing), so a signal during startup also leads to
     // a clean exit rather than the default action.
     let mut signals = Signals::install();
-    let mut running = match start(cli).await {
-        Ok(r) => r,
+    let mut node = match start(cli).await {
+        Ok(n) => n,
         Err(e) => {
             eprintln!("scope-node: error: {e:#}");
             return ExitCode::from(EXIT_USAGE);
@@ -181,182 +155,46 @@ async fn run(cli: Cli) -> ExitCode {
     tokio::select! {
         signal = signals.recv() => {
             tracing::info!(signal, "shutting down");
-            stop(running).await;
+            node.stop().await;
             ExitCode::SUCCESS
         }
-        r = &mut running.driver => {
+        r = node.driver_stopped() => {
             tracing::error!(?r, "the overlay driver stopped unexpectedly");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn start(cli: Cli) -> anyhow::Result<Running> {
-    let data_dir = data_dir(cli.data_dir.clone())?;
-    let identity = identity_file::load_or_create(&data_dir).context("node key")?;
-    let id = identity.node_id();
-    let socket = runtime::bind(cli.overlay_addr).await?;
-    let listener = tokio::net::TcpListener::bind(cli.gateway_addr)
-        .await
-        .with_context(|| format!("cannot bind gateway TCP socket {}", cli.gateway_addr))?;
-    let sip_sockets = sip_runtime::bind(cli.sip_addr).await?;
-    let overlay_addr = socket.local_addr().context("overlay socket")?;
-    let gateway_addr = listener.local_addr().context("gateway socket")?;
-    let sip_addr = sip_sockets.local_addr();
-
-    let mdns = if cli.no_mdns { None } else { start_mdns() };
-    let mut seeds = cli.bootstrap.clone();
-    if seeds.is_empty() {
-        seeds = discover_seeds(mdns.as_ref(), id);
-    }
-    let config = runtime::live_config().context("OS random number generator")?;
-    let store = open_store(&data_dir, &cli)?;
-    let dht_config = DhtConfig {
-        repair_interval: Duration::from_secs(cli.repair_interval_secs.max(1)),
-        ..DhtConfig::default()
+async fn start(cli: Cli) -> anyhow::Result<SuperNode> {
+    let data_dir = match cli.data_dir {
+        Some(dir) => dir,
+        None => supernode::default_data_dir()
+            .context("no home directory to keep the node key in; pass --data-dir")?,
     };
-    let (node, driver) =
-        runtime::spawn_with_store(config, identity, socket, &seeds, store, dht_config)?;
-    if let Some(m) = &mdns
-        && let Err(e) = m.advertise(id, overlay_addr, gateway_addr)
-    {
-        tracing::warn!(error = %e, "cannot advertise over mDNS; running without it");
-    }
-
-    let sip = start_sip(sip_sockets, cli.sip_domain, cli.sip_t1_ms, &node)?;
-    let info = Arc::new(DaemonInfo {
-        gateway_addr,
-        sip_addr: Some(sip_addr),
-    });
-    let app = http::router(Gateway {
-        node: node.clone(),
-        info,
-        sip: Some(sip.clone()),
-    })
-    .merge(http::rpc_router(Rpc {
-        node: node.clone(),
-        limits: Limits::default(),
-    }));
-    let serve_limits = ServeLimits {
-        max_connections: cli.max_connections.max(1),
-        header_timeout: Duration::from_secs(cli.http_timeout_secs.max(1)),
-    };
-    let (server, stop_server) = serve(listener, app, serve_limits);
-    tracing::info!(%id, data_dir = %data_dir.display(), seeds = seeds.len(), "started");
-    println!(
-        "scope-node {id} overlay udp://{overlay_addr} gateway http://{gateway_addr} sip {sip_addr}"
-    );
-    Ok(Running {
-        node,
-        driver,
-        server,
-        stop_server,
-        mdns,
-        sip,
-    })
-}
-
-/// Starts the SIP proxy/registrar on its bound sockets.
-///
-/// Its location service is the DHT, so a user registered at any super-node is found from
-/// every other; the node also advertises itself in the P2PSIP service list while it runs.
-fn start_sip(
-    sockets: sip_runtime::SipSockets,
-    domain: String,
-    t1_ms: u64,
-    node: &runtime::NodeHandle,
-) -> anyhow::Result<SipHandle> {
-    anyhow::ensure!(
-        (1..=60_000).contains(&t1_ms),
-        "--sip-t1-ms must be between 1 and 60000"
-    );
-    let local = sip_runtime::advertised_addr(sockets.local_addr());
-    let mut config = SipConfig::new(local);
-    config.proxy.registrar.domain = domain;
-    if local.port() == 5060 {
-        // A URI naming this host without a port means port 5060: this node too.
-        config
-            .proxy
-            .registrar
-            .super_nodes
-            .push(local.ip().to_string());
-    }
-    config.proxy.transaction.t1 = Duration::from_millis(t1_ms);
-    config.proxy.rng_seed = runtime::os_random().context("OS random number generator")?;
-    let location = DhtLocation::new(node.clone());
-    tokio::spawn(advertise_sip(location.clone(), local));
-    let (handle, _task) = sip_runtime::spawn(config, sockets, Arc::new(location));
-    Ok(handle)
-}
-
-/// Keeps this node in the P2PSIP service list until the process ends. (A graceful leave takes
-/// the whole node out of the overlay; the advertisement then expires with its TTL.)
-async fn advertise_sip(directory: DhtLocation, sip_addr: std::net::SocketAddr) {
-    let (_keep, leave) = tokio::sync::watch::channel(false);
-    sip_runtime::service_list::advertise(&directory, sip_addr, leave).await;
-}
-
-/// Serves `app` on `listener` until the returned sender fires (or is dropped).
-fn serve(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    limits: ServeLimits,
-) -> (JoinHandle<()>, oneshot::Sender<()>) {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(http::serve(listener, app, limits, async {
-        let _ = stopped.await;
-    }));
-    (server, stop)
-}
-
-/// Opens (or creates) `<data-dir>/store.redb` with the limits from the flags.
-fn open_store(data_dir: &std::path::Path, cli: &Cli) -> anyhow::Result<Store> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let limits = StoreLimits {
-        capacity_bytes: cli.store_capacity_mb.saturating_mul(1 << 20),
+    let config = SuperNodeConfig {
+        data_dir,
+        overlay_addr: cli.overlay_addr,
+        gateway_addr: cli.gateway_addr,
+        sip_addr: Some(cli.sip_addr),
+        sip_domain: cli.sip_domain,
+        sip_t1: Duration::from_millis(cli.sip_t1_ms),
+        bootstrap: cli.bootstrap,
+        mdns: !cli.no_mdns,
+        store_capacity_bytes: cli.store_capacity_mb.saturating_mul(1 << 20),
         client_floor_bytes: cli.client_floor_kb.saturating_mul(1 << 10),
-        ..StoreLimits::default()
+        max_connections: cli.max_connections,
+        http_timeout: Duration::from_secs(cli.http_timeout_secs),
+        repair_interval: Duration::from_secs(cli.repair_interval_secs),
     };
-    let path = data_dir.join("store.redb");
-    Store::open(&path, limits).with_context(|| format!("cannot open store {}", path.display()))
-}
-
-fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = given {
-        return Ok(dir);
-    }
-    directories::ProjectDirs::from("org", "SCOPE", "scope-node")
-        .map(|d| d.data_dir().to_path_buf())
-        .context("no home directory to keep the node key in; pass --data-dir")
-}
-
-fn start_mdns() -> Option<Mdns> {
-    match Mdns::start() {
-        Ok(m) => Some(m),
-        Err(e) => {
-            tracing::warn!(error = %e, "mDNS unavailable; running without it");
-            None
-        }
-    }
-}
-
-/// Super-nodes found on the LAN; none (or no mDNS) means this node starts a new overlay.
-fn discover_seeds(mdns: Option<&Mdns>, me: NodeId) -> Vec<SocketAddr> {
-    let Some(mdns) = mdns else {
-        return Vec::new();
-    };
-    let found = tokio::task::block_in_place(|| mdns.find_overlay_peers(me, MDNS_BROWSE));
-    match found {
-        Ok(seeds) => {
-            tracing::info!(?seeds, "super-nodes found by mDNS");
-            seeds
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "mDNS browse failed; starting a new overlay");
-            Vec::new()
-        }
-    }
+    let node = SuperNode::start(config).await?;
+    let sip = node
+        .sip_addr
+        .map_or_else(|| "off".to_owned(), |a| a.to_string());
+    println!(
+        "scope-node {} overlay udp://{} gateway http://{} sip {sip}",
+        node.node_id, node.overlay_addr, node.gateway_addr
+    );
+    Ok(node)
 }
 
 /// The signals that stop the daemon: SIGINT (Ctrl-C) and, on Unix, SIGTERM.
@@ -413,36 +251,5 @@ impl Signals {
             let _ = tokio::signal::ctrl_c().await;
             "SIGINT"
         }
-    }
-}
-
-/// Leaves the overlay, stops the gateway and withdraws the mDNS records, each within a budget
-/// so the process exits well inside 5 s.
-async fn stop(running: Running) {
-    let Running {
-        node,
-        driver,
-        server,
-        stop_server,
-        mdns,
-        sip,
-    } = running;
-    sip.shutdown().await;
-    if tokio::time::timeout(LEAVE_BUDGET, node.leave())
-        .await
-        .is_err()
-    {
-        tracing::warn!("leaving took too long; exiting anyway");
-    }
-    let _ = stop_server.send(());
-    if tokio::time::timeout(HTTP_DRAIN_BUDGET, server)
-        .await
-        .is_err()
-    {
-        tracing::warn!("open HTTP connections did not close in time; dropping them");
-    }
-    driver.abort();
-    if let Some(m) = mdns {
-        m.shutdown();
     }
 }

@@ -69,6 +69,9 @@ struct ChunkOp {
     req: u64,
     index: usize,
     attempt: u32,
+    /// A node answered that it does not hold the chunk (as opposed to not answering): when
+    /// the attempts run out, the blob is reported missing rather than the DHT as slow.
+    absent: bool,
 }
 
 /// Blob transfers in flight.
@@ -197,6 +200,7 @@ impl Dht {
                     req,
                     index: i,
                     attempt: 1,
+                    absent: false,
                 },
             );
         }
@@ -241,15 +245,28 @@ impl Dht {
 
     /// A chunk request timed out: retry it, or fail its transfer.
     pub(super) fn on_chunk_timeout(&mut self, now: Instant, token: u64) {
+        self.retry_chunk(now, token, false);
+    }
+
+    /// Sends chunk request `token` again (possibly to a new root), or fails its transfer once
+    /// the attempts are used up: "not found" if some node answered without the chunk.
+    fn retry_chunk(&mut self, now: Instant, token: u64, answered_absent: bool) {
         let Some(op) = self.blobs.ops.remove(&token) else {
             return;
         };
+        let absent = op.absent || answered_absent;
         if op.attempt >= self.config.attempts {
-            self.fail_transfer(op.req, DhtError::Timeout);
+            let e = if absent {
+                DhtError::NotFound
+            } else {
+                DhtError::Timeout
+            };
+            self.fail_transfer(op.req, e);
             return;
         }
         let next = ChunkOp {
             attempt: op.attempt + 1,
+            absent,
             ..op
         };
         self.send_chunk_op(now, next);
@@ -343,8 +360,8 @@ impl Dht {
         };
         let good = bytes.filter(|b| d.hashes.get(op.index).is_some_and(|h| sha1(b) == *h));
         let Some(bytes) = good else {
-            // Absent or forged here: treat as a timeout (retry, possibly at a new root).
-            self.on_chunk_timeout(now, token);
+            // Absent or forged here: retry (possibly at a new root, as after churn).
+            self.retry_chunk(now, token, true);
             return;
         };
         self.blobs.ops.remove(&token);

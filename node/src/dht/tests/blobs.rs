@@ -18,10 +18,11 @@ fn a_blob_put_via_one_node_comes_back_via_another() {
         Some(Outcome::GetBlob(Ok(bytes))) => assert!(bytes == data),
         other => panic!("unexpected {other:?}"),
     }
+    // A blob no one stored is "not found" (the roots answer), not "try again".
     let missing = h.call(3, |d, now| d.get_blob(now, [9; 20]));
     assert!(matches!(
         h.wait(3, missing, Duration::from_secs(60)),
-        Some(Outcome::GetBlob(Err(_)))
+        Some(Outcome::GetBlob(Err(crate::dht::DhtError::NotFound)))
     ));
 }
 

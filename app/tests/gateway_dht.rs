@@ -1,5 +1,5 @@
-//! `GatewayDht` over real HTTP against the local stub gateway: the codec round trip, paging,
-//! blobs, watch, and silent failover when the preferred gateway dies.
+//! `GatewayDht` over real HTTP against real super-nodes: the codec round trip, paging, blobs,
+//! watch, and silent failover when the preferred super-node goes away.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use whatsup::client::dht::{Dht as _, sha1};
-use whatsup::client::{Client, GatewayDht, Identity, MemoryDht};
+use whatsup::client::{Client, GatewayDht, Identity};
 
 #[tokio::test]
 async fn gateway_dht_speaks_xmlrpc_and_fails_over() {
-    let store = Arc::new(MemoryDht::new());
-    let (first, first_task) = support::serve(store.clone()).await;
-    let (second, _second_task) = support::serve(store.clone()).await;
+    let mut overlay = tokio::task::spawn_blocking(|| support::Overlay::start("failover", 2))
+        .await
+        .unwrap();
+    let (first, second) = (overlay.url(0), overlay.url(1));
     let dead = "http://127.0.0.1:9/RPC2".to_owned();
     let dht = Arc::new(GatewayDht::new(vec![first.clone(), dead, second.clone()]).unwrap());
     let key = sha1(b"colors");
@@ -30,8 +31,12 @@ async fn gateway_dht_speaks_xmlrpc_and_fails_over() {
     assert!(watched.changes.is_empty());
 
     // The preferred gateway dies: the next call goes elsewhere, quickly and without error.
-    first_task.abort();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut overlay = tokio::task::spawn_blocking(move || {
+        overlay.stop(0);
+        overlay
+    })
+    .await
+    .unwrap();
     let started = Instant::now();
     assert_eq!(dht.get_all(key).await.unwrap().len(), 30);
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -44,4 +49,7 @@ async fn gateway_dht_speaks_xmlrpc_and_fails_over() {
     bob.claim_username().await.unwrap();
     bob.send_message("alice", "over http").await.unwrap();
     assert_eq!(alice.inbox().await.unwrap()[0].text, "over http");
+    tokio::task::spawn_blocking(move || overlay.stop(1))
+        .await
+        .unwrap();
 }
