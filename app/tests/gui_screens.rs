@@ -9,7 +9,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use support::ui::{self, App, block, click, settle, type_into};
 use whatsup::client::media::prepare;
 use whatsup::client::profile::ProfileUpdate;
@@ -91,6 +91,34 @@ fn first_run_claims_a_name_shows_taken_inline_and_saves_the_card() {
     assert_eq!(h.state().screen(), Screen::Content);
     let card = block(net.anonymous().profile("bob")).unwrap().unwrap();
     assert_eq!(card.full_name, "Bob Builder");
+}
+
+/// The label of the widget that has keyboard focus.
+fn focused(h: &App) -> String {
+    h.root()
+        .children_recursive()
+        .find(|n| n.accesskit_node().is_focused())
+        .and_then(|n| n.accesskit_node().label())
+        .unwrap_or_default()
+}
+
+#[test]
+fn keyboard_alone_gets_through_the_first_run() {
+    let net = Net::new();
+    let mut h = harness(net.anonymous());
+    type_into(&mut h, "Username", "kim");
+    h.key_press(egui::Key::Tab);
+    h.step();
+    assert_eq!(focused(&h), "Claim");
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    h.get_by_label_contains("is yours");
+    h.get_by_label("Full name").focus();
+    h.step();
+    h.get_by_label("Full name").type_text("Kim Keys");
+    h.key_press(egui::Key::Tab);
+    h.step();
+    assert_eq!(focused(&h), "Company");
 }
 
 #[test]
