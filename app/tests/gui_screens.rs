@@ -134,6 +134,7 @@ fn feed_shows_followed_posts_composes_and_comments() {
     let mut h = harness(bob);
     h.get_by_label_contains("Keynote in hall B");
     h.get_by_label("Image thumbnail");
+    h.get_by_label("Presence: online");
     h.snapshot("feed");
     type_into(&mut h, "What's up?", "Hello expo");
     click(&mut h, "Post");
@@ -184,6 +185,41 @@ fn my_card_edits_with_interest_chips() {
     h.snapshot("profile");
     let card = block(net.anonymous().profile("dora")).unwrap().unwrap();
     assert_eq!(card.interests, vec!["maps".to_owned()]);
+}
+
+/// A file dropped on the window, as the windowing layer hands it over.
+#[derive(Debug)]
+struct DroppedPath(std::path::PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_photo_dropped_on_the_window_becomes_the_cropped_card_photo() {
+    let net = Net::new();
+    let mut h = harness(net.user("pia"));
+    click(&mut h, "My card");
+    click(&mut h, "Edit card");
+    let path = std::env::temp_dir().join(format!("whatsup-drop-{}.png", std::process::id()));
+    std::fs::write(&path, whatsup_png(400, 250)).unwrap();
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(path.clone())));
+    settle(&mut h);
+    click(&mut h, "Save card");
+    let card = block(net.anonymous().profile("pia")).unwrap().unwrap();
+    let photo = card.photo.expect("the dropped image is the photo");
+    let thumb = block(net.anonymous().fetch_blob(photo.thumbnail)).unwrap();
+    let thumb = image::load_from_memory(&thumb).unwrap();
+    assert_eq!(thumb.width(), thumb.height(), "cropped square");
+    let _ = std::fs::remove_file(path);
 }
 
 #[test]

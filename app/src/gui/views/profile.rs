@@ -77,10 +77,20 @@ impl ProfileForm {
                 Err(e) => cx.error(format!("Photo not used: {e}")),
             }
         }
+        // An image file dropped on the window is picked as the photo, as in a file manager.
+        let dropped = ui.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
+        let busy = self.photo_pending.is_some();
+        if let Some(path) = dropped
+            && !busy
+        {
+            self.photo_path = path.display().to_string();
+            self.photo_pending = Some(load_photo(cx.backend, path));
+        }
         ui.horizontal(|ui| {
             widgets::avatar(ui, cx.thumbs, cx.backend, me, self.photo.as_ref(), 72.0);
             ui.vertical(|ui| {
                 widgets::field(ui, "Photo file", &mut self.photo_path);
+                ui.weak("Type its path, or drop an image file on the window.");
                 let busy = self.photo_pending.is_some();
                 if ui
                     .add_enabled(!busy, egui::Button::new("Use photo"))

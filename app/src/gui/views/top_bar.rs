@@ -53,14 +53,22 @@ fn presence_picker(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         .data(|d| d.get_temp::<State>(id))
         .unwrap_or(State::Online);
     let before = state;
-    // In this right-to-left bar, `from_label` puts the label left of the box and names it.
-    egui::ComboBox::from_label("Presence")
+    // No visible label (the box sits by my name and says "online"), but an accessible name
+    // and a tooltip, so screen readers and tests find it as "Presence".
+    let shown = egui::ComboBox::from_id_salt("my-presence")
         .selected_text(widgets::presence_word(state))
         .show_ui(ui, |ui| {
             for s in [State::Online, State::Away, State::Busy, State::Offline] {
                 ui.selectable_value(&mut state, s, widgets::presence_word(s));
             }
         });
+    let word = widgets::presence_word(state);
+    shown.response.widget_info(move || {
+        egui::WidgetInfo::labeled(egui::Role::ComboBox, true, format!("Presence: {word}"))
+    });
+    shown
+        .response
+        .on_hover_text("Your presence, as others see it");
     if state != before {
         ui.ctx().data_mut(|d| d.insert_temp(id, state));
         let _ = cx
