@@ -174,6 +174,21 @@ impl GatewayDht {
             .map_err(|e| e.to_string())
     }
 
+    /// A read, repeated when the gateway answers with a "try again" fault (an overlay lookup
+    /// that timed out, e.g. while a dead node is still in its neighbours' tables).
+    async fn query(&self, request: &Request) -> Result<Response, DhtError> {
+        let mut attempt = 0;
+        loop {
+            match self.call(request, CALL_TIMEOUT).await? {
+                Response::Fault(fault) if fault.code == code::TRY_AGAIN && attempt < AGAIN_RETRIES => {
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                    attempt += 1;
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
     /// A status-returning call, repeated on "try again".
     async fn status_call(&self, request: Request) -> Result<(), DhtError> {
         for attempt in 0..=AGAIN_RETRIES {
@@ -282,7 +297,7 @@ impl Dht for GatewayDht {
 
     async fn get_page(&self, key: Key, placemark: Vec<u8>) -> Result<Page<Vec<u8>>, DhtError> {
         let request = Request::Get(Self::get_request(key, placemark)?);
-        match self.call(&request, CALL_TIMEOUT).await? {
+        match self.query(&request).await? {
             Response::Get(result) => Ok(Page {
                 values: result.values,
                 placemark: result.placemark,
@@ -297,7 +312,7 @@ impl Dht for GatewayDht {
         placemark: Vec<u8>,
     ) -> Result<Page<Detailed>, DhtError> {
         let request = Request::GetDetails(Self::get_request(key, placemark)?);
-        match self.call(&request, CALL_TIMEOUT).await? {
+        match self.query(&request).await? {
             Response::GetDetails(result) => Ok(Page {
                 values: result
                     .values
@@ -349,7 +364,7 @@ impl Dht for GatewayDht {
         let request = Request::GetBlob(GetBlob {
             hash: hash.to_vec(),
         });
-        match self.call(&request, CALL_TIMEOUT).await? {
+        match self.query(&request).await? {
             Response::Blob(data) => Ok(Some(data)),
             Response::Fault(fault) if fault.code == code::NOT_FOUND => Ok(None),
             other => Err(unexpected(&other)),
