@@ -101,7 +101,13 @@ impl Client {
             at: self.now_ms(),
         };
         let text = format!("{} {}", community.name, community.description);
-        let index = self.seal_entries(&entries(Index::Community, &text, &id, &community.name, community.at))?;
+        let index = self.seal_entries(&entries(
+            Index::Community,
+            &text,
+            &id,
+            &community.name,
+            community.at,
+        ))?;
         self.seal(keys::community(&id), &community)?;
         self.write(keys::community(&id), &community).await?;
         match self.find_community(&id).await? {
@@ -239,7 +245,13 @@ impl Client {
             at: self.now_ms(),
         };
         let summary: String = text.chars().take(80).collect();
-        let index = self.seal_entries(&entries(Index::Content, text, &community.id, &summary, news.at))?;
+        let index = self.seal_entries(&entries(
+            Index::Content,
+            text,
+            &community.id,
+            &summary,
+            news.at,
+        ))?;
         self.write(keys::community_list(&community.id, "news"), &news)
             .await?;
         self.put_sealed(index).await?;

@@ -180,7 +180,9 @@ impl GatewayDht {
         let mut attempt = 0;
         loop {
             match self.call(request, CALL_TIMEOUT).await? {
-                Response::Fault(fault) if fault.code == code::TRY_AGAIN && attempt < AGAIN_RETRIES => {
+                Response::Fault(fault)
+                    if fault.code == code::TRY_AGAIN && attempt < AGAIN_RETRIES =>
+                {
                     tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
                     attempt += 1;
                 }

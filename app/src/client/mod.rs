@@ -233,14 +233,18 @@ impl Client {
 /// Most DHT calls one client action has in flight at once.
 const MAX_CONCURRENT: usize = 16;
 
-type OwnerLookup = (String, Result<Option<ed25519_dalek::VerifyingKey>, ClientError>);
+type OwnerLookup = (
+    String,
+    Result<Option<ed25519_dalek::VerifyingKey>, ClientError>,
+);
 
 async fn collect_owner(
     lookups: &mut tokio::task::JoinSet<OwnerLookup>,
     owners: &mut HashMap<String, Option<ed25519_dalek::VerifyingKey>>,
 ) -> Result<(), ClientError> {
     if let Some(joined) = lookups.join_next().await {
-        let (name, owner) = joined.map_err(|e| ClientError::Invalid(format!("lookup failed: {e}")))?;
+        let (name, owner) =
+            joined.map_err(|e| ClientError::Invalid(format!("lookup failed: {e}")))?;
         owners.insert(name, owner?);
     }
     Ok(())

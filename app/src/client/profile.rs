@@ -97,7 +97,13 @@ pub fn profile_entries(p: &Profile) -> Vec<IndexEntry> {
     let names = format!("{} {}", p.full_name, p.username);
     let all = format!("{names} {} {} {interests}", p.company, p.title);
     let mut list = entries(Index::Interest, &interests, &p.username, &label, p.at);
-    list.extend(entries(Index::Company, &p.company, &p.username, &label, p.at));
+    list.extend(entries(
+        Index::Company,
+        &p.company,
+        &p.username,
+        &label,
+        p.at,
+    ));
     list.extend(entries(Index::Name, &names, &p.username, &label, p.at));
     list.extend(entries(Index::People, &all, &p.username, &label, p.at));
     list

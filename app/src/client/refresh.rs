@@ -54,9 +54,11 @@ impl Client {
             }
         }
         if let Some(profile) = self.profile(&name).await? {
-            standing.extend(profile_entries(&profile).iter().map(|e| {
-                keys::keyword(e.index.name(), &e.word)
-            }));
+            standing.extend(
+                profile_entries(&profile)
+                    .iter()
+                    .map(|e| keys::keyword(e.index.name(), &e.word)),
+            );
         }
         let mut writes = Vec::new();
         for key in standing {
@@ -123,7 +125,11 @@ mod tests {
             advance(&dht, &clock, 0.5);
             let ops = dht.ops();
             assert_eq!(alice.refresh_if_due(last).await.unwrap(), None);
-            assert_eq!(dht.ops(), ops, "a refresh that was not due cost DHT operations");
+            assert_eq!(
+                dht.ops(),
+                ops,
+                "a refresh that was not due cost DHT operations"
+            );
             advance(&dht, &clock, 1.5);
             last = alice.refresh_if_due(last).await.unwrap();
             assert!(last.is_some());
@@ -132,12 +138,21 @@ mod tests {
         let fresh = Client::new(dht.clone(), None).with_clock(clock.clone());
         assert!(fresh.owner_of("alice").await.unwrap().is_some());
         assert!(fresh.owner_of("bob").await.unwrap().is_none());
-        assert_eq!(fresh.profile("alice").await.unwrap().unwrap().company, "Acme");
-        assert_eq!(fresh.search(Index::Interest, "rust").await.unwrap().len(), 1);
+        assert_eq!(
+            fresh.profile("alice").await.unwrap().unwrap().company,
+            "Acme"
+        );
+        assert_eq!(
+            fresh.search(Index::Interest, "rust").await.unwrap().len(),
+            1
+        );
         assert_eq!(fresh.search(Index::Company, "acme").await.unwrap().len(), 1);
         assert_eq!(fresh.joined("alice").await.unwrap(), ["expo"]);
         assert_eq!(fresh.communities().await.unwrap()[0].id, "expo");
-        assert_eq!(fresh.community_info("expo").await.unwrap().members, ["alice"]);
+        assert_eq!(
+            fresh.community_info("expo").await.unwrap().members,
+            ["alice"]
+        );
         assert_eq!(fresh.follows("alice").await.unwrap(), ["bob"]);
         // Still removable after refreshes: leaving works.
         alice.leave("expo").await.unwrap();
@@ -147,6 +162,12 @@ mod tests {
         assert!(alice.refresh_if_due(last).await.unwrap().is_some());
         let later = Client::new(dht.clone(), None).with_clock(clock.clone());
         assert!(later.owner_of("alice").await.unwrap().is_none());
-        assert!(later.search(Index::Company, "acme").await.unwrap().is_empty());
+        assert!(
+            later
+                .search(Index::Company, "acme")
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -205,7 +205,9 @@ impl Client {
             .flat_map(|(i, list)| list.into_iter().map(move |e| (i, e)))
             .filter(|(_, e)| wanted.contains(&e.body.target))
             .collect();
-        let verified = self.verified(candidates.into_iter().map(|(i, e)| (e, i))).await?;
+        let verified = self
+            .verified(candidates.into_iter().map(|(i, e)| (e, i)))
+            .await?;
         let mut hits: BTreeMap<String, (BTreeSet<usize>, Hit)> = BTreeMap::new();
         for (e, word) in verified {
             let slot = hits.entry(e.body.target.clone()).or_insert_with(|| {
@@ -281,7 +283,13 @@ mod tests {
     async fn search_matches_all_words_case_insensitively() {
         let net = network();
         let alice = user(&net, "alice").await;
-        let e = entries(Index::Content, "Rust on P2P overlays", "p1", "Rust on P2P", 1);
+        let e = entries(
+            Index::Content,
+            "Rust on P2P overlays",
+            "p1",
+            "Rust on P2P",
+            1,
+        );
         alice.reindex(&[], &e).await.unwrap();
         let hits = net.search(Index::Content, "RUST overlays").await.unwrap();
         assert_eq!(hits.len(), 1);
