@@ -163,7 +163,7 @@ impl GatewayDht {
             .body(body.to_vec())
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| error_chain(&e))?;
         if !reply.status().is_success() {
             return Err(format!("HTTP {}", reply.status()));
         }
@@ -171,7 +171,7 @@ impl GatewayDht {
             .bytes()
             .await
             .map(|b| b.to_vec())
-            .map_err(|e| e.to_string())
+            .map_err(|e| error_chain(&e))
     }
 
     /// A read, repeated when the gateway answers with a "try again" fault (an overlay lookup
@@ -214,6 +214,21 @@ impl GatewayDht {
             application: APPLICATION.into(),
         })
     }
+}
+
+/// An error with its causes, on one line ("error sending request: connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Accepts `host:port`, `http://host:port` or a full URL; adds `/RPC2` when no path is given.
