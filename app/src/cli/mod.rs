@@ -5,6 +5,7 @@ pub mod args;
 mod commands;
 mod output;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,16 +63,71 @@ pub struct Connection {
     pub client: Client,
     dht: Arc<GatewayDht>,
     remember: Option<PathBuf>,
+    owners: Option<(PathBuf, OwnerCache)>,
 }
 
 impl Connection {
-    /// Saves the gateways that worked for the next run (only when found without `--gateway`).
+    /// Saves the gateways that worked for the next run (only when found without `--gateway`),
+    /// and the username bindings verified during this one.
     pub fn remember(&self) {
         if let Some(path) = &self.remember {
             let text = self.dht.gateways().join("\n");
             if let Err(e) = std::fs::write(path, text) {
                 tracing::warn!(%e, "cannot remember gateways");
             }
+        }
+        if let Some((path, cache)) = &self.owners {
+            cache.save(path, &self.client);
+        }
+    }
+}
+
+/// File in the home caching verified username→key bindings between runs.
+const OWNERS_FILE: &str = "owners.json";
+/// A cached binding is trusted this long after it was verified in the DHT (a day: a claim
+/// whose owner stopped refreshing it lives a week, so a name cannot change hands sooner).
+const OWNERS_MAX_AGE_MS: u64 = 24 * 3600 * 1000;
+
+/// Username bindings verified by earlier runs: name → (hex key, when verified, Unix ms). They
+/// save each command one claim look-up per author it shows.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct OwnerCache {
+    owners: BTreeMap<String, (String, u64)>,
+}
+
+impl OwnerCache {
+    /// The bindings in `path` still young enough, taught to `client`.
+    fn load(path: &Path, client: &Client) -> OwnerCache {
+        let now = client.now_ms();
+        let mut cache: OwnerCache = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        cache
+            .owners
+            .retain(|_, (_, at)| now.saturating_sub(*at) < OWNERS_MAX_AGE_MS);
+        client.learn_owners(cache.owners.iter().filter_map(|(name, (key, _))| {
+            let bytes: [u8; 32] = hex::decode(key).ok()?.try_into().ok()?;
+            Some((name.clone(), bytes))
+        }));
+        cache
+    }
+
+    /// Writes the bindings `client` knows, keeping when each was first verified.
+    fn save(&self, path: &Path, client: &Client) {
+        let now = client.now_ms();
+        let mut owners = BTreeMap::new();
+        for (name, key) in client.known_owners() {
+            let key = hex::encode(key);
+            let at = match self.owners.get(&name) {
+                Some((old, at)) if *old == key => *at,
+                _ => now,
+            };
+            owners.insert(name, (key, at));
+        }
+        let text = serde_json::to_string(&OwnerCache { owners }).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text) {
+            tracing::warn!(%e, "cannot save the username cache");
         }
     }
 }
@@ -90,10 +146,16 @@ pub async fn connect(cli: &Cli, home: &Path, me: Option<Identity>) -> Result<Con
     }
     let dht = Arc::new(dht);
     let client = Client::new(dht.clone(), me);
+    let owners = home.exists().then(|| {
+        let path = home.join(OWNERS_FILE);
+        let cache = OwnerCache::load(&path, &client);
+        (path, cache)
+    });
     Ok(Connection {
         client,
         dht,
         remember,
+        owners,
     })
 }
 
