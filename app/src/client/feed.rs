@@ -8,9 +8,9 @@
 use serde::Serialize;
 
 use super::communities::News;
+use super::dht::Key;
 use super::events::Event;
 use super::posts::Post;
-use super::dht::Key;
 use super::records;
 use super::{Client, ClientError, keys};
 
@@ -70,7 +70,10 @@ impl Client {
         let mut lists: Vec<(Source, Key)> = Vec::new();
         for id in &joined {
             lists.push((Source::News(id.clone()), keys::community_list(id, "news")));
-            lists.push((Source::Events(id.clone()), keys::community_list(id, "events")));
+            lists.push((
+                Source::Events(id.clone()),
+                keys::community_list(id, "events"),
+            ));
         }
         for user in &follows {
             lists.push((Source::Posts(user.clone()), keys::user_list(user, "posts")));
