@@ -201,10 +201,7 @@ impl Client {
     }
 
     /// Puts `(key, value, secret hash for a removable put)` concurrently; the first error wins.
-    pub(crate) async fn put_many(
-        &self,
-        writes: Vec<(Key, Vec<u8>, Option<[u8; 20]>)>,
-    ) -> Result<(), ClientError> {
+    pub(crate) async fn put_many(&self, writes: Vec<Write>) -> Result<(), ClientError> {
         let mut puts = tokio::task::JoinSet::new();
         let mut first_error = None;
         for (key, value, secret_hash) in writes {
@@ -229,6 +226,9 @@ impl Client {
         first_error.map_or(Ok(()), Err)
     }
 }
+
+/// One write for [`Client::put_many`]: key, value, and the secret hash of a removable put.
+pub(crate) type Write = (Key, Vec<u8>, Option<[u8; 20]>);
 
 /// Most DHT calls one client action has in flight at once.
 const MAX_CONCURRENT: usize = 16;

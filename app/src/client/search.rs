@@ -129,7 +129,7 @@ impl Client {
     pub(crate) fn removable(
         &self,
         sealed: Vec<(dht::Key, Vec<u8>)>,
-    ) -> Result<Vec<(dht::Key, Vec<u8>, Option<[u8; 20]>)>, ClientError> {
+    ) -> Result<Vec<super::Write>, ClientError> {
         let me = self.me()?;
         Ok(sealed
             .into_iter()
