@@ -163,3 +163,43 @@ pub async fn connect(cli: &Cli, home: &Path, me: Option<Identity>) -> Result<Con
 pub async fn run(cli: Cli) -> Result<Output> {
     commands::run(cli).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use whatsup::client::{Client, Identity, ManualClock, MemoryDht};
+
+    use super::{OWNERS_MAX_AGE_MS, OwnerCache};
+
+    #[tokio::test]
+    async fn verified_bindings_are_kept_for_a_day() {
+        let dir = std::env::temp_dir().join(format!("whatsup-owners-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("owners.json");
+        let clock = Arc::new(ManualClock::new(1_767_225_600_000));
+        let dht = Arc::new(MemoryDht::new());
+        let alice = Client::new(dht.clone(), Some(Identity::from_seed("alice", [1; 32])))
+            .with_clock(clock.clone());
+        alice.claim_username().await.unwrap();
+        OwnerCache::default().save(&path, &alice);
+        // A later run knows alice's key without asking the DHT.
+        let later = Client::new(dht.clone(), None).with_clock(clock.clone());
+        let cache = OwnerCache::load(&path, &later);
+        let before = dht.ops();
+        let key = later.owner_of("alice").await.unwrap().unwrap();
+        assert_eq!(key, alice.me().unwrap().verifying_key());
+        assert_eq!(dht.ops(), before);
+        // Saving again keeps when the binding was first verified, so it still ages out.
+        clock.advance_ms(OWNERS_MAX_AGE_MS / 2);
+        cache.save(&path, &later);
+        clock.advance_ms(OWNERS_MAX_AGE_MS / 2 + 1);
+        let next_day = Client::new(dht.clone(), None).with_clock(clock.clone());
+        let cache = OwnerCache::load(&path, &next_day);
+        assert!(cache.owners.is_empty());
+        let before = dht.ops();
+        assert!(next_day.owner_of("alice").await.unwrap().is_some());
+        assert!(dht.ops() > before, "an expired binding is looked up again");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
