@@ -34,7 +34,7 @@ pub fn binary() -> &'static Path {
     // The bench points this at a release build.
     let init = || match std::env::var_os("SCOPE_NODE_BIN") {
         Some(p) => Ok(PathBuf::from(p)),
-        None => build_binary("scope-node", "scope-node"),
+        None => build_binary(&["-p", "scope-node"], "scope-node"),
     };
     match BIN.get_or_init(init) {
         Ok(p) => p,
@@ -51,7 +51,9 @@ pub fn whatsup_binary() -> &'static Path {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let init = || match std::env::var_os("WHATSUP_BIN") {
         Some(p) => Ok(PathBuf::from(p)),
-        None => build_binary("whatsup", "whatsup"),
+        // With the whole workspace's features, as `cargo test --workspace` built it already, so
+        // that run does not build it a second time.
+        None => build_binary(&["--workspace"], "whatsup"),
     };
     match BIN.get_or_init(init) {
         Ok(p) => p,
@@ -59,12 +61,14 @@ pub fn whatsup_binary() -> &'static Path {
     }
 }
 
-fn build_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
+fn build_binary(packages: &[&str], bin: &str) -> Result<PathBuf, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace root")?;
     let out = Command::new(env!("CARGO"))
-        .args(["build", "-p", package, "--bin", bin])
+        .arg("build")
+        .args(packages)
+        .args(["--bin", bin])
         .arg("--message-format=json-render-diagnostics")
         .current_dir(root)
         .stderr(Stdio::inherit())
