@@ -34,7 +34,7 @@ pub fn binary() -> &'static Path {
     // The bench points this at a release build.
     let init = || match std::env::var_os("SCOPE_NODE_BIN") {
         Some(p) => Ok(PathBuf::from(p)),
-        None => build_binary(),
+        None => build_binary(&["-p", "scope-node"], "scope-node"),
     };
     match BIN.get_or_init(init) {
         Ok(p) => p,
@@ -42,12 +42,33 @@ pub fn binary() -> &'static Path {
     }
 }
 
-fn build_binary() -> Result<PathBuf, String> {
+/// Path of the `whatsup` command line (`$WHATSUP_BIN` if set), otherwise built once per test
+/// process like [`binary`].
+///
+/// # Panics
+/// When the build fails.
+pub fn whatsup_binary() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let init = || match std::env::var_os("WHATSUP_BIN") {
+        Some(p) => Ok(PathBuf::from(p)),
+        // With the whole workspace's features, as `cargo test --workspace` built it already, so
+        // that run does not build it a second time.
+        None => build_binary(&["--workspace"], "whatsup"),
+    };
+    match BIN.get_or_init(init) {
+        Ok(p) => p,
+        Err(e) => panic!("cannot build whatsup: {e}"),
+    }
+}
+
+fn build_binary(packages: &[&str], bin: &str) -> Result<PathBuf, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace root")?;
     let out = Command::new(env!("CARGO"))
-        .args(["build", "-p", "scope-node", "--bin", "scope-node"])
+        .arg("build")
+        .args(packages)
+        .args(["--bin", bin])
         .arg("--message-format=json-render-diagnostics")
         .current_dir(root)
         .stderr(Stdio::inherit())
@@ -60,9 +81,9 @@ fn build_binary() -> Result<PathBuf, String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "scope-node")
+        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == bin)
         .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| "cargo did not report the scope-node executable".into())
+        .ok_or_else(|| format!("cargo did not report the {bin} executable"))
 }
 
 /// Where a daemon keeps its key: a temporary directory it owns, or one the test owns (to

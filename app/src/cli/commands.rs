@@ -31,6 +31,7 @@ pub async fn run(cli: Cli) -> Result<Output> {
     }
     let me = Identity::load(&home)?;
     let connection = connect(&cli, &home, Some(me)).await?;
+    refresh_on_start(&connection.client, &home).await;
     let output = dispatch(&connection.client, &cli, &home, command).await?;
     connection.remember();
     Ok(output)
@@ -60,11 +61,39 @@ async fn dispatch(
     }
 }
 
+/// File in the home holding the time (Unix ms) of the last refresh of long-lived records.
+const REFRESHED_FILE: &str = "refreshed";
+
+/// Refreshes my long-lived records when due ([`Client::refresh_if_due`]). A failure is only
+/// logged: the command itself still runs (and reports an unreachable DHT on its own).
+async fn refresh_on_start(client: &Client, home: &std::path::Path) {
+    let path = home.join(REFRESHED_FILE);
+    let last = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok());
+    match client.refresh_if_due(last).await {
+        Ok(Some(now)) => {
+            if let Err(e) = std::fs::write(&path, now.to_string()) {
+                tracing::warn!(%e, "cannot save the refresh time");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(%e, "refreshing long-lived records failed"),
+    }
+}
+
 async fn init(cli: &Cli, home: &std::path::Path, username: &str) -> Result<Output> {
     let me = Identity::load_or_generate(home, username)?;
     let connection = connect(cli, home, Some(me.clone())).await?;
     connection.client.claim_username().await?;
     me.save(home)?;
+    // The claim was just written: the first refresh is due a day from now.
+    if !home.join(REFRESHED_FILE).exists() {
+        let _ = std::fs::write(
+            home.join(REFRESHED_FILE),
+            connection.client.now_ms().to_string(),
+        );
+    }
     connection.remember();
     let key = hex::encode(me.verifying_key().as_bytes());
     let value = json!({ "username": me.username, "key": key, "home": home });

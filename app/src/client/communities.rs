@@ -6,7 +6,7 @@ use super::posts::check_len;
 use super::records::Record;
 use super::search::{Index, entries};
 use super::text::keywords;
-use super::{Client, ClientError, RECORD_TTL, keys};
+use super::{Client, ClientError, keys};
 
 /// A community, as created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,10 +26,18 @@ impl Record for Community {
 }
 
 /// A membership (removable: leaving removes it).
+///
+/// Each join writes a new record (its time and a random nonce make it a new value): leaving
+/// removes the record, and the DHT's tombstone for it would hide an identical record put again,
+/// so a re-join must not be byte-identical to the membership it replaces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     /// The community id.
     pub community: String,
+    /// When joined, Unix ms.
+    pub at: u64,
+    /// Random, so two joins never seal to the same bytes.
+    pub nonce: u64,
 }
 
 impl Record for Membership {
@@ -93,7 +101,13 @@ impl Client {
             at: self.now_ms(),
         };
         let text = format!("{} {}", community.name, community.description);
-        let index = self.seal_entries(&entries(Index::Community, &text, &id, &community.name))?;
+        let index = self.seal_entries(&entries(
+            Index::Community,
+            &text,
+            &id,
+            &community.name,
+            community.at,
+        ))?;
         self.seal(keys::community(&id), &community)?;
         self.write(keys::community(&id), &community).await?;
         match self.find_community(&id).await? {
@@ -136,15 +150,17 @@ impl Client {
         }
         let record = Membership {
             community: community.id.clone(),
+            at: self.now_ms(),
+            nonce: rand::random(),
         };
-        self.write_removable(keys::user_list(&me, "communities"), &record, RECORD_TTL)
-            .await?;
-        self.write_removable(
+        let mut writes = Vec::new();
+        for key in [
+            keys::user_list(&me, "communities"),
             keys::community_list(&community.id, "members"),
-            &record,
-            RECORD_TTL,
-        )
-        .await?;
+        ] {
+            writes.push((key, self.seal(key, &record)?));
+        }
+        self.put_sealed(writes).await?;
         Ok(community)
     }
 
@@ -152,15 +168,17 @@ impl Client {
     pub async fn leave(&self, name: &str) -> Result<Community, ClientError> {
         let community = self.require_community(name).await?;
         let me = self.me()?.username.clone();
-        let record = Membership {
-            community: community.id.clone(),
-        };
         for key in [
             keys::user_list(&me, "communities"),
             keys::community_list(&community.id, "members"),
         ] {
-            let hash = super::dht::sha1(&self.seal(key, &record)?);
-            self.remove(key, hash).await?;
+            let mine = self.read::<Membership>(key).await?;
+            let mine = mine
+                .into_iter()
+                .filter(|r| r.author == me && r.body.community == community.id);
+            for record in mine {
+                self.remove(key, record.value_hash).await?;
+            }
         }
         Ok(community)
     }
@@ -227,7 +245,13 @@ impl Client {
             at: self.now_ms(),
         };
         let summary: String = text.chars().take(80).collect();
-        let index = self.seal_entries(&entries(Index::Content, text, &community.id, &summary))?;
+        let index = self.seal_entries(&entries(
+            Index::Content,
+            text,
+            &community.id,
+            &summary,
+            news.at,
+        ))?;
         self.write(keys::community_list(&community.id, "news"), &news)
             .await?;
         self.put_sealed(index).await?;
@@ -295,6 +319,15 @@ mod tests {
             net.community_info("rust-devs").await.unwrap().members,
             ["alice"]
         );
+        assert!(bob.joined("bob").await.unwrap().is_empty());
+        // Re-joining after leaving works: the new membership is not the removed value.
+        bob.join("rust-devs").await.unwrap();
+        assert_eq!(bob.joined("bob").await.unwrap(), ["rust-devs"]);
+        assert_eq!(
+            net.community_info("rust-devs").await.unwrap().members,
+            ["alice", "bob"]
+        );
+        bob.leave("rust-devs").await.unwrap();
         assert!(bob.joined("bob").await.unwrap().is_empty());
         assert_eq!(net.communities().await.unwrap().len(), 1);
         assert!(matches!(

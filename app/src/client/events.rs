@@ -105,7 +105,13 @@ impl Client {
             at: self.now_ms(),
         };
         let text = format!("{} {}", event.title, event.place);
-        let index = self.seal_entries(&entries(Index::Content, &text, &event.id, &event.title))?;
+        let index = self.seal_entries(&entries(
+            Index::Content,
+            &text,
+            &event.id,
+            &event.title,
+            event.at,
+        ))?;
         self.seal(keys::event(&event.id, None), &event)?;
         self.write(keys::event(&event.id, None), &event).await?;
         self.write(keys::community_list(&community.id, "events"), &event)

@@ -163,7 +163,7 @@ impl GatewayDht {
             .body(body.to_vec())
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| error_chain(&e))?;
         if !reply.status().is_success() {
             return Err(format!("HTTP {}", reply.status()));
         }
@@ -171,7 +171,24 @@ impl GatewayDht {
             .bytes()
             .await
             .map(|b| b.to_vec())
-            .map_err(|e| e.to_string())
+            .map_err(|e| error_chain(&e))
+    }
+
+    /// A read, repeated when the gateway answers with a "try again" fault (an overlay lookup
+    /// that timed out, e.g. while a dead node is still in its neighbours' tables).
+    async fn query(&self, request: &Request) -> Result<Response, DhtError> {
+        let mut attempt = 0;
+        loop {
+            match self.call(request, CALL_TIMEOUT).await? {
+                Response::Fault(fault)
+                    if fault.code == code::TRY_AGAIN && attempt < AGAIN_RETRIES =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                    attempt += 1;
+                }
+                other => return Ok(other),
+            }
+        }
     }
 
     /// A status-returning call, repeated on "try again".
@@ -197,6 +214,21 @@ impl GatewayDht {
             application: APPLICATION.into(),
         })
     }
+}
+
+/// An error with its causes, on one line ("error sending request: connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Accepts `host:port`, `http://host:port` or a full URL; adds `/RPC2` when no path is given.
@@ -282,7 +314,7 @@ impl Dht for GatewayDht {
 
     async fn get_page(&self, key: Key, placemark: Vec<u8>) -> Result<Page<Vec<u8>>, DhtError> {
         let request = Request::Get(Self::get_request(key, placemark)?);
-        match self.call(&request, CALL_TIMEOUT).await? {
+        match self.query(&request).await? {
             Response::Get(result) => Ok(Page {
                 values: result.values,
                 placemark: result.placemark,
@@ -297,7 +329,7 @@ impl Dht for GatewayDht {
         placemark: Vec<u8>,
     ) -> Result<Page<Detailed>, DhtError> {
         let request = Request::GetDetails(Self::get_request(key, placemark)?);
-        match self.call(&request, CALL_TIMEOUT).await? {
+        match self.query(&request).await? {
             Response::GetDetails(result) => Ok(Page {
                 values: result
                     .values
@@ -349,7 +381,7 @@ impl Dht for GatewayDht {
         let request = Request::GetBlob(GetBlob {
             hash: hash.to_vec(),
         });
-        match self.call(&request, CALL_TIMEOUT).await? {
+        match self.query(&request).await? {
             Response::Blob(data) => Ok(Some(data)),
             Response::Fault(fault) if fault.code == code::NOT_FOUND => Ok(None),
             other => Err(unexpected(&other)),

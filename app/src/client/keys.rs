@@ -9,7 +9,7 @@
 //! | `user:<name>/profile` | signed profiles; the newest wins |
 //! | `user:<name>/posts` | the user's posts (full records) |
 //! | `user:<name>/follows` | whom the user follows |
-//! | `user:<name>/communities` | the user's memberships (removable: leave removes) |
+//! | `user:<name>/communities` | the user's memberships (removable: leave removes; each join is a new record, so a re-join is not hidden by the tombstone of the last leave) |
 //! | `user:<name>/events` | events the user subscribed to |
 //! | `user:<name>/inbox` | end-to-end encrypted messages to the user |
 //! | `user:<name>/activity` | comments on the user's posts (for alerts) |
@@ -20,7 +20,7 @@
 //! | `CommunityList` | one entry per community (grows with communities, not users) |
 //! | `event:<id>`, `event:<id>/subscribers` | one event / its subscriptions |
 //! | `poll:<id>`, `poll:<id>/votes` | one poll / its votes |
-//! | `kw:<index>:<word>` | keyword index entries; index = people, interest, company, name, content, community |
+//! | `kw:<index>:<word>` | keyword index entries; index = people, interest, company, name, content, community; a search reads a bounded prefix (see [`super::search`]) |
 //! | `ServiceList`, `<service id>` | the global service list and each service's providers (DESIGN §4) |
 
 use super::dht::{Key, sha1};

@@ -27,6 +27,7 @@ pub mod posts;
 pub mod presence;
 pub mod profile;
 pub mod records;
+pub mod refresh;
 pub mod search;
 pub mod services;
 pub mod text;
@@ -139,20 +140,124 @@ impl Client {
     /// Every record of type `T` under `key` that is correctly signed by the user it names.
     pub(crate) async fn read<T: Record>(&self, key: Key) -> Result<Vec<Opened<T>>, ClientError> {
         let values = self.dht.get_all(key).await?;
-        let mut verified = Vec::new();
-        for value in values {
-            let Some(opened) = records::open::<T>(&value, &key) else {
+        let opened = values.iter().filter_map(|value| {
+            let opened = records::open::<T>(value, &key);
+            if opened.is_none() {
                 tracing::debug!("ignoring a value that is not a signed record");
+            }
+            opened.map(|o| (o, ()))
+        });
+        let opened: Vec<_> = opened.collect();
+        Ok(self
+            .verified(opened)
+            .await?
+            .into_iter()
+            .map(|(o, ())| o)
+            .collect())
+    }
+
+    /// The records (each with a tag of the caller's) whose signing key is the one bound to
+    /// the username they name. Claims not yet cached are looked up concurrently, once per
+    /// distinct author.
+    pub(crate) async fn verified<T, X>(
+        &self,
+        items: impl IntoIterator<Item = (Opened<T>, X)>,
+    ) -> Result<Vec<(Opened<T>, X)>, ClientError> {
+        let items: Vec<(Opened<T>, X)> = items.into_iter().collect();
+        let mut owners: HashMap<String, Option<ed25519_dalek::VerifyingKey>> = HashMap::new();
+        let mut lookups = tokio::task::JoinSet::new();
+        for (opened, _) in &items {
+            if owners.contains_key(&opened.author) {
                 continue;
-            };
-            if self.is_owner(&opened.author, &opened.key).await? {
-                verified.push(opened);
-            } else {
-                tracing::debug!(author = %opened.author, "ignoring a record signed with the wrong key");
+            }
+            let cached = self.cached_owner(&opened.author);
+            owners.insert(opened.author.clone(), cached);
+            if cached.is_none() {
+                let (client, name) = (self.clone(), opened.author.clone());
+                lookups.spawn(async move {
+                    let owner = client.owner_of(&name).await;
+                    (name, owner)
+                });
+                while lookups.len() >= MAX_CONCURRENT {
+                    collect_owner(&mut lookups, &mut owners).await?;
+                }
             }
         }
-        Ok(verified)
+        while !lookups.is_empty() {
+            collect_owner(&mut lookups, &mut owners).await?;
+        }
+        Ok(items
+            .into_iter()
+            .filter(|(opened, _)| {
+                let ok = owners
+                    .get(&opened.author)
+                    .is_some_and(|owner| *owner == Some(opened.key));
+                if !ok {
+                    tracing::debug!(author = %opened.author, "ignoring a record signed with the wrong key");
+                }
+                ok
+            })
+            .collect())
     }
+
+    /// Puts `(key, value, secret hash for a removable put)` concurrently; the first error wins.
+    pub(crate) async fn put_many(&self, writes: Vec<Write>) -> Result<(), ClientError> {
+        let mut puts = tokio::task::JoinSet::new();
+        let mut first_error = None;
+        for (key, value, secret_hash) in writes {
+            let dht = self.dht.clone();
+            puts.spawn(async move {
+                match secret_hash {
+                    Some(hash) => dht.put_removable(key, value, hash, RECORD_TTL).await,
+                    None => dht.put(key, value, RECORD_TTL).await,
+                }
+            });
+            while puts.len() >= MAX_CONCURRENT {
+                if let Some(Err(e)) = join_put(&mut puts).await {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        while !puts.is_empty() {
+            if let Some(Err(e)) = join_put(&mut puts).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// One write for [`Client::put_many`]: key, value, and the secret hash of a removable put.
+pub(crate) type Write = (Key, Vec<u8>, Option<[u8; 20]>);
+
+/// Most DHT calls one client action has in flight at once.
+const MAX_CONCURRENT: usize = 16;
+
+type OwnerLookup = (
+    String,
+    Result<Option<ed25519_dalek::VerifyingKey>, ClientError>,
+);
+
+async fn collect_owner(
+    lookups: &mut tokio::task::JoinSet<OwnerLookup>,
+    owners: &mut HashMap<String, Option<ed25519_dalek::VerifyingKey>>,
+) -> Result<(), ClientError> {
+    if let Some(joined) = lookups.join_next().await {
+        let (name, owner) =
+            joined.map_err(|e| ClientError::Invalid(format!("lookup failed: {e}")))?;
+        owners.insert(name, owner?);
+    }
+    Ok(())
+}
+
+async fn join_put(
+    puts: &mut tokio::task::JoinSet<Result<(), DhtError>>,
+) -> Option<Result<(), ClientError>> {
+    let joined = puts.join_next().await?;
+    Some(match joined {
+        Ok(result) => result.map_err(ClientError::from),
+        Err(e) => Err(ClientError::Invalid(format!("write failed: {e}"))),
+    })
 }
 
 #[cfg(test)]

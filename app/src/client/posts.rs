@@ -213,12 +213,12 @@ impl Client {
             &post.body.summary(),
             &post.id,
             &post.body.summary(),
+            post.at,
         );
         let index = self.seal_entries(&index)?;
-        for (key, bytes) in sealed {
-            self.dht.put(key, bytes, RECORD_TTL).await?;
-        }
-        self.put_sealed(index).await?;
+        let mut writes: Vec<_> = sealed.into_iter().map(|(k, v)| (k, v, None)).collect();
+        writes.extend(self.removable(index)?);
+        self.put_many(writes).await?;
         Ok(post)
     }
 

@@ -96,10 +96,16 @@ pub fn profile_entries(p: &Profile) -> Vec<IndexEntry> {
     let interests = p.interests.join(" ");
     let names = format!("{} {}", p.full_name, p.username);
     let all = format!("{names} {} {} {interests}", p.company, p.title);
-    let mut list = entries(Index::Interest, &interests, &p.username, &label);
-    list.extend(entries(Index::Company, &p.company, &p.username, &label));
-    list.extend(entries(Index::Name, &names, &p.username, &label));
-    list.extend(entries(Index::People, &all, &p.username, &label));
+    let mut list = entries(Index::Interest, &interests, &p.username, &label, p.at);
+    list.extend(entries(
+        Index::Company,
+        &p.company,
+        &p.username,
+        &label,
+        p.at,
+    ));
+    list.extend(entries(Index::Name, &names, &p.username, &label, p.at));
+    list.extend(entries(Index::People, &all, &p.username, &label, p.at));
     list
 }
 
@@ -144,7 +150,12 @@ impl Client {
         profile.at = self.now_ms();
         let key = keys::user_list(&name, "profile");
         self.seal(key, &profile)?;
-        let (old_entries, new_entries) = (profile_entries(&current), profile_entries(&profile));
+        let old_entries = if old.is_empty() {
+            Vec::new()
+        } else {
+            profile_entries(&current)
+        };
+        let new_entries = profile_entries(&profile);
         self.seal_entries(&new_entries)?;
         self.write_removable(key, &profile, RECORD_TTL).await?;
         for (_, hash) in &old {
@@ -206,6 +217,13 @@ mod tests {
         assert_eq!(by(Index::Company, "initech").await, 1);
         assert_eq!(by(Index::Company, "acme").await, 0);
         assert_eq!(by(Index::Name, "liddell").await, 1);
+        // Back to the first company: the removed entry's tombstone does not hide the new one.
+        alice
+            .set_profile(update("Acme Corp", &["Rust"]))
+            .await
+            .unwrap();
+        assert_eq!(by(Index::Company, "acme").await, 1);
+        assert_eq!(by(Index::Company, "initech").await, 0);
         assert!(net.profile("nobody").await.is_err());
     }
 

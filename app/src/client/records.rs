@@ -124,6 +124,24 @@ pub fn open<T: Record>(bytes: &[u8], dht_key: &Key) -> Option<Opened<T>> {
     })
 }
 
+/// The author and key of any well-formed record made for `dht_key` whose signature checks out,
+/// whatever its kind (to find one's own values to refresh).
+#[must_use]
+pub fn signer(bytes: &[u8], dht_key: &Key) -> Option<(String, VerifyingKey)> {
+    let envelope: Envelope = postcard::from_bytes(bytes).ok()?;
+    let key = VerifyingKey::from_bytes(&envelope.key).ok()?;
+    let sig = Signature::from_slice(&envelope.sig).ok()?;
+    let signed = signed_bytes(
+        dht_key,
+        &envelope.author,
+        &envelope.key,
+        &envelope.kind,
+        &envelope.body,
+    );
+    key.verify_strict(&signed, &sig).ok()?;
+    Some((envelope.author, key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

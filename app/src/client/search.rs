@@ -1,20 +1,30 @@
 //! Keyword indexes, maintained on put, and search over them.
 //!
 //! An entry under `kw:<index>:<word>` says "`target` matches `word`"; it is signed by the
-//! author of what it points to, so only Alice can list Alice under `kw:interest:rust`. Entries
-//! carry no timestamp, so the same entry always seals to the same bytes: re-putting it only
-//! extends its TTL and its owner can recompute its hash to remove it.
+//! author of what it points to, so only Alice can list Alice under `kw:interest:rust`. An entry
+//! carries the version (the write time) of what it indexes, so the same entry always seals to
+//! the same bytes (re-putting it only extends its TTL, and its owner can recompute its hash to
+//! remove it), while a later version is a new value that the tombstone of a removed earlier
+//! one cannot hide (a company changed and changed back is found again).
+//!
+//! A popular word's key holds one entry per user who wrote it, so reading all of it would cost
+//! operations in proportion to the number of users. A search therefore reads at most
+//! [`SCAN_PAGES`] pages per word (in the order the entries were stored) and returns at most
+//! [`MAX_HITS`] hits, checking their authors' claims concurrently: its cost is bounded by
+//! those constants, whatever the number of users.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::records::Record;
+use super::records::{self, Opened, Record};
 use super::text::keywords;
-use super::{Client, ClientError, RECORD_TTL, dht, keys};
+use super::{Client, ClientError, dht, keys};
 
 /// Most hits a search returns, so its cost is bounded by the page, not by the number of users.
-pub const MAX_HITS: usize = 50;
+pub const MAX_HITS: usize = 20;
+/// Most `get` pages read per query word (a page holds about 1 KB, 5-7 entries).
+pub const SCAN_PAGES: usize = 8;
 
 /// The indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -59,6 +69,8 @@ pub struct IndexEntry {
     pub target: String,
     /// A short label to show without another lookup.
     pub label: String,
+    /// Version of what is indexed (its write time, Unix ms).
+    pub version: u64,
 }
 
 impl Record for IndexEntry {
@@ -78,7 +90,13 @@ pub struct Hit {
 
 /// Entries for `target` in `index` for every word of `text`.
 #[must_use]
-pub fn entries(index: Index, text: &str, target: &str, label: &str) -> Vec<IndexEntry> {
+pub fn entries(
+    index: Index,
+    text: &str,
+    target: &str,
+    label: &str,
+    version: u64,
+) -> Vec<IndexEntry> {
     keywords(text)
         .into_iter()
         .map(|word| IndexEntry {
@@ -86,6 +104,7 @@ pub fn entries(index: Index, text: &str, target: &str, label: &str) -> Vec<Index
             word,
             target: target.to_owned(),
             label: label.chars().take(80).collect(),
+            version,
         })
         .collect()
 }
@@ -106,18 +125,28 @@ impl Client {
             .collect()
     }
 
-    /// Writes sealed values (index entries) removably.
+    /// Sealed values (index entries) as removable writes for [`Client::put_many`].
+    pub(crate) fn removable(
+        &self,
+        sealed: Vec<(dht::Key, Vec<u8>)>,
+    ) -> Result<Vec<super::Write>, ClientError> {
+        let me = self.me()?;
+        Ok(sealed
+            .into_iter()
+            .map(|(key, bytes)| {
+                let secret_hash = dht::sha1(&me.removal_secret(&key));
+                (key, bytes, Some(secret_hash))
+            })
+            .collect())
+    }
+
+    /// Writes sealed values (index entries) removably, concurrently.
     pub(crate) async fn put_sealed(
         &self,
         sealed: Vec<(dht::Key, Vec<u8>)>,
     ) -> Result<(), ClientError> {
-        for (key, bytes) in sealed {
-            let secret = self.me()?.removal_secret(&key);
-            self.dht
-                .put_removable(key, bytes, dht::sha1(&secret), RECORD_TTL)
-                .await?;
-        }
-        Ok(())
+        let writes = self.removable(sealed)?;
+        self.put_many(writes).await
     }
 
     /// Replaces my entries `old` by `new`: removes those no longer wanted, puts the others.
@@ -137,7 +166,8 @@ impl Client {
     }
 
     /// Targets in `index` matching every word of `query` (case-insensitive), at most
-    /// [`MAX_HITS`]. Costs one `get` per query word plus one per distinct unknown author.
+    /// [`MAX_HITS`]. Costs at most [`SCAN_PAGES`] `get`s per query word plus one per distinct
+    /// unknown author among the hits (at most [`MAX_HITS`] for a one-word query).
     pub async fn search(&self, index: Index, query: &str) -> Result<Vec<Hit>, ClientError> {
         let words = keywords(query);
         if words.is_empty() {
@@ -145,44 +175,94 @@ impl Client {
                 "nothing to search for in {query:?}: give a word of two letters or more"
             )));
         }
-        let mut matches: Option<BTreeMap<String, Hit>> = None;
-        for word in &words {
-            let found = self.word_hits(index, word).await?;
-            matches = Some(match matches {
-                None => found,
-                Some(so_far) => so_far
-                    .into_iter()
-                    .filter(|(target, _)| found.contains_key(target))
-                    .collect(),
-            });
+        // The words' first pages, read concurrently; unverified so far.
+        let mut reads = tokio::task::JoinSet::new();
+        for (i, word) in words.iter().enumerate() {
+            let (client, word, single) = (self.clone(), word.clone(), words.len() == 1);
+            reads.spawn(async move { (i, client.word_candidates(index, &word, single).await) });
         }
-        Ok(matches
-            .unwrap_or_default()
-            .into_values()
-            .take(MAX_HITS)
-            .collect())
-    }
-
-    async fn word_hits(
-        &self,
-        index: Index,
-        word: &str,
-    ) -> Result<BTreeMap<String, Hit>, ClientError> {
-        let key = keys::keyword(index.name(), word);
-        let found = self.read::<IndexEntry>(key).await?;
-        Ok(found
+        let mut per_word: Vec<Vec<Opened<IndexEntry>>> = vec![Vec::new(); words.len()];
+        while let Some(joined) = reads.join_next().await {
+            let (i, found) = joined.map_err(|e| ClientError::Invalid(e.to_string()))?;
+            if let Some(slot) = per_word.get_mut(i) {
+                *slot = found?;
+            }
+        }
+        // Targets every word names, in the order the first word's key stored them.
+        let mut wanted: Vec<String> = Vec::new();
+        for e in per_word.first().into_iter().flatten() {
+            let target = &e.body.target;
+            let everywhere = per_word
+                .iter()
+                .all(|list| list.iter().any(|o| &o.body.target == target));
+            if everywhere && !wanted.contains(target) && wanted.len() < MAX_HITS {
+                wanted.push(target.clone());
+            }
+        }
+        let candidates: Vec<(usize, Opened<IndexEntry>)> = per_word
             .into_iter()
-            .filter(|e| e.body.index == index && e.body.word == word)
-            .filter(|e| index_owned_by(&e.body, &e.author))
-            .map(|e| {
+            .enumerate()
+            .flat_map(|(i, list)| list.into_iter().map(move |e| (i, e)))
+            .filter(|(_, e)| wanted.contains(&e.body.target))
+            .collect();
+        let verified = self
+            .verified(candidates.into_iter().map(|(i, e)| (e, i)))
+            .await?;
+        let mut hits: BTreeMap<String, (BTreeSet<usize>, Hit)> = BTreeMap::new();
+        for (e, word) in verified {
+            let slot = hits.entry(e.body.target.clone()).or_insert_with(|| {
                 let hit = Hit {
                     target: e.body.target.clone(),
                     label: super::text::clean(&e.body.label),
-                    author: e.author,
+                    author: e.author.clone(),
                 };
-                (e.body.target, hit)
-            })
+                (BTreeSet::new(), hit)
+            });
+            slot.0.insert(word);
+        }
+        Ok(wanted
+            .iter()
+            .filter_map(|t| hits.remove(t))
+            .filter(|(found, _)| found.len() == words.len())
+            .map(|(_, hit)| hit)
             .collect())
+    }
+
+    /// Well-formed entries for `word`, signed as the user they name (claims not yet checked):
+    /// at most [`SCAN_PAGES`] pages, and for a one-word query no more than [`MAX_HITS`]
+    /// targets.
+    async fn word_candidates(
+        &self,
+        index: Index,
+        word: &str,
+        single: bool,
+    ) -> Result<Vec<Opened<IndexEntry>>, ClientError> {
+        let key = keys::keyword(index.name(), word);
+        let mut candidates = Vec::new();
+        let mut targets = BTreeSet::new();
+        let mut placemark = Vec::new();
+        for _ in 0..SCAN_PAGES {
+            let page = self.dht.get_page(key, placemark).await?;
+            for value in page.values {
+                let Some(e) = records::open::<IndexEntry>(&value, &key) else {
+                    continue;
+                };
+                let full = single && targets.len() >= MAX_HITS && !targets.contains(&e.body.target);
+                if e.body.index == index
+                    && e.body.word == word
+                    && index_owned_by(&e.body, &e.author)
+                    && !full
+                {
+                    targets.insert(e.body.target.clone());
+                    candidates.push(e);
+                }
+            }
+            if page.placemark.is_empty() || (single && targets.len() >= MAX_HITS) {
+                break;
+            }
+            placemark = page.placemark;
+        }
+        Ok(candidates)
     }
 }
 
@@ -203,7 +283,13 @@ mod tests {
     async fn search_matches_all_words_case_insensitively() {
         let net = network();
         let alice = user(&net, "alice").await;
-        let e = entries(Index::Content, "Rust on P2P overlays", "p1", "Rust on P2P");
+        let e = entries(
+            Index::Content,
+            "Rust on P2P overlays",
+            "p1",
+            "Rust on P2P",
+            1,
+        );
         alice.reindex(&[], &e).await.unwrap();
         let hits = net.search(Index::Content, "RUST overlays").await.unwrap();
         assert_eq!(hits.len(), 1);

@@ -95,6 +95,24 @@ impl Client {
         }
     }
 
+    /// The key bound to `name` if this client has already verified it (no DHT call).
+    pub(crate) fn cached_owner(&self, name: &str) -> Option<VerifyingKey> {
+        let cached = self.cache().get(name).copied();
+        cached.and_then(|k| VerifyingKey::from_bytes(&k).ok())
+    }
+
+    /// The username bindings verified so far, to keep between runs (they never change while
+    /// their owner keeps the claim alive, see [`Client::refresh_if_due`]).
+    #[must_use]
+    pub fn known_owners(&self) -> std::collections::HashMap<String, [u8; 32]> {
+        self.cache().clone()
+    }
+
+    /// Adds bindings saved by an earlier run.
+    pub fn learn_owners(&self, known: impl IntoIterator<Item = (String, [u8; 32])>) {
+        self.cache().extend(known);
+    }
+
     fn cache(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, [u8; 32]>> {
         self.owners
             .lock()
