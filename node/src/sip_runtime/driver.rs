@@ -17,6 +17,8 @@ use crate::sip::registrar::Binding;
 const RECV_BUF: usize = 65_536;
 /// After a socket error, pause this long so a failing socket cannot spin a core.
 const ERROR_PAUSE: Duration = Duration::from_millis(10);
+/// Most datagrams handled per wakeup before queued transmits are flushed.
+const BATCH: usize = 256;
 /// Frames and closes that connection tasks may queue for the driver.
 const CONN_EVENTS: usize = 1024;
 
@@ -93,6 +95,7 @@ impl<L: LocationService> Driver<L> {
                 Wake::Datagram(Ok((len, from))) => {
                     let data = buf.get(..len).unwrap_or_default();
                     self.input(data, from, Link::Udp);
+                    self.drain_udp(&mut buf);
                 }
                 Wake::Datagram(Err(e)) => {
                     // ICMP port unreachable from a vanished phone lands here on Linux; the
@@ -140,6 +143,21 @@ impl<L: LocationService> Driver<L> {
         }
     }
 
+    /// Feeds every datagram already waiting (up to [`BATCH`]) before the next flush, so one
+    /// wakeup serves a burst and its answers leave together.
+    fn drain_udp(&mut self, buf: &mut [u8]) {
+        for _ in 0..BATCH {
+            match self.udp.try_recv_from(buf) {
+                Ok((len, from)) => {
+                    let data = buf.get(..len).unwrap_or_default();
+                    self.input(data, from, Link::Udp);
+                }
+                // WouldBlock: drained. Any other error comes back through `wait`.
+                Err(_) => return,
+            }
+        }
+    }
+
     fn input(&mut self, data: &[u8], from: SocketAddr, link: Link) {
         if let Err(e) = self.proxy.handle_bytes(now(), data, from, link) {
             tracing::debug!(%from, error = %e, "unparseable SIP message");
@@ -170,7 +188,13 @@ impl<L: LocationService> Driver<L> {
         while let Some(t) = self.proxy.poll_transmit() {
             match t.link {
                 Link::Udp => {
-                    if let Err(e) = self.udp.send_to(&t.contents, t.destination).await {
+                    let sent = match self.udp.try_send_to(&t.contents, t.destination) {
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            self.udp.send_to(&t.contents, t.destination).await
+                        }
+                        other => other,
+                    };
+                    if let Err(e) = sent {
                         // One unreachable destination must not stop the proxy; the
                         // transaction layer retransmits or times out.
                         tracing::debug!(dst = %t.destination, error = %e, "SIP UDP send failed");

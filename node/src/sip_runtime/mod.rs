@@ -148,6 +148,7 @@ pub async fn bind(addr: SocketAddr) -> Result<SipSockets, SipError> {
     let mut last = None;
     for _ in 0..BIND_ATTEMPTS {
         let udp = UdpSocket::bind(addr).await.map_err(bind_err)?;
+        crate::runtime::grow_buffers(&udp);
         let local = udp.local_addr().map_err(SipError::LocalAddr)?;
         match TcpListener::bind(local).await {
             Ok(tcp) => {
