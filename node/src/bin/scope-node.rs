@@ -95,6 +95,12 @@ struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     repair_interval_secs: u64,
 
+    /// Adaptive group commit of the DHT store: under load, a durable commit waits until this
+    /// many microseconds have passed since the previous one, so many writes share its fsync.
+    /// An idle node commits at once. 0 commits every batch of inputs immediately.
+    #[arg(long, value_name = "US", default_value_t = 2000, hide = true)]
+    commit_delay_us: u64,
+
     /// Log format on stderr (the filter comes from RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -213,6 +219,7 @@ async fn start(cli: Cli) -> anyhow::Result<Running> {
     let store = open_store(&data_dir, &cli)?;
     let dht_config = DhtConfig {
         repair_interval: Duration::from_secs(cli.repair_interval_secs.max(1)),
+        commit_delay: Duration::from_micros(cli.commit_delay_us.min(1_000_000)),
         ..DhtConfig::default()
     };
     let (node, driver) =
