@@ -140,11 +140,12 @@ achieved = (len(ts) - 1) / span if span > 0 else 0
 wall = float(t1) - float(t0)
 cpu = (int(c1) - int(c0)) / clk / wall * 100
 first = (int(r1) - int(r0)) / clk / wall * 100
+per_reg = (int(c1) - int(c0)) / clk * 1e6 / max(ok, 1)
 passed = rc == 0 and failed == 0 and ok == m and achieved >= 0.95 * rate
 print(f"{name:8s} target {rate:6d}/s achieved {achieved:7.0f}/s  ok {ok:7d}/{m}  failed {failed:5d}  "
       f"retrans {retr:6d}  sock drops {int(d1) - int(d0):5d}  rtt ms p50 {pct(.5):.0f} p90 {pct(.9):.0f} "
-      f"p99 {pct(.99):.0f} max {pct(1):.0f}  cpu {cpu:5.1f}% ({'SIP node' if name == 'scope' else 'main'} "
-      f"{first:5.1f}%)  {'PASS' if passed else 'FAIL'}")
+      f"p99 {pct(.99):.0f} max {pct(1):.0f}  cpu {cpu:5.1f}% of a core, {per_reg:4.0f} µs per REGISTER"
+      f"{f' (SIP node {first:4.1f}%)' if name == 'scope' else ''}  {'PASS' if passed else 'FAIL'}")
 sys.exit(0 if passed else 1)
 PY
   return "${PIPESTATUS[0]}"
@@ -159,7 +160,8 @@ stop_pcap() { sleep 0.5; kill -INT "$TDPID" 2>/dev/null; wait "$TDPID" 2>/dev/nu
 echo "scope-node: $NODES nodes, REGISTER to node $A at ${SIP[$A]}, calls via node $B at ${SIP[$B]}; kamailio at ${KAM:-none}"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); results in $OUT"
 echo
-echo "== 1. REGISTER throughput, ${STEP_S}s per step (pass: 0 failed, every 200 OK, >= 95% of the target rate)"
+echo "== 1. REGISTER throughput, ${STEP_S}s per step (pass: 0 failed, every 200 OK, >= 95% of the target rate;"
+echo "   cpu: every process of the system under test, the $NODES nodes or all of Kamailio's)"
 BEST_SCOPE=0; BEST_KAM=0; FAIL_SCOPE=0; FAIL_KAM=0
 for rate in $RATES; do
   if [ $FAIL_SCOPE -lt 2 ]; then
