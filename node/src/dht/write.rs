@@ -87,7 +87,10 @@ impl Writes {
             return None;
         }
         let since = self.staged_since?;
-        Some(self.last_commit.map_or(since, |last| since.max(last + delay)))
+        Some(
+            self.last_commit
+                .map_or(since, |last| since.max(last + delay)),
+        )
     }
 }
 
