@@ -1,5 +1,6 @@
 //! The task that owns the [`Proxy`] and its sockets; see the [module documentation](super).
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,6 +54,11 @@ pub(super) struct Driver<L> {
     dht_rx: mpsc::UnboundedReceiver<DhtDone>,
     dht_inflight: usize,
     max_dht_inflight: usize,
+    /// Location requests waiting for an in-flight slot, with when they were queued.
+    dht_queue: VecDeque<(Instant, Output)>,
+    max_dht_queue: usize,
+    /// How long the proxy waits for a location answer; older queued requests are dropped.
+    dht_timeout: Duration,
     commands: mpsc::Receiver<Command>,
     started: Instant,
 }
@@ -65,6 +71,7 @@ impl<L: LocationService> Driver<L> {
         commands: mpsc::Receiver<Command>,
     ) -> Self {
         let started = now();
+        let dht_timeout = config.proxy.dht_timeout;
         let (conn_tx, conn_rx) = mpsc::channel(CONN_EVENTS);
         let (dht_tx, dht_rx) = mpsc::unbounded_channel();
         let conns = Connections::new(conn_tx, config.tcp, config.proxy.transaction.limits);
@@ -79,7 +86,10 @@ impl<L: LocationService> Driver<L> {
             dht_tx,
             dht_rx,
             dht_inflight: 0,
-            max_dht_inflight: config.max_dht_inflight,
+            max_dht_inflight: config.max_dht_inflight.max(1),
+            dht_queue: VecDeque::new(),
+            max_dht_queue: config.max_dht_queue,
+            dht_timeout,
             commands,
             started,
         }
@@ -181,6 +191,21 @@ impl<L: LocationService> Driver<L> {
             DhtDone::Lookup(id, r) => self.proxy.handle_lookup(now(), id, r),
             DhtDone::Store(id, r) => self.proxy.handle_store_done(now(), id, r),
         }
+        self.start_queued();
+    }
+
+    /// Starts queued location requests while slots are free, skipping those the proxy has
+    /// already given up on (their answers would be ignored).
+    fn start_queued(&mut self) {
+        let t = now();
+        while self.dht_inflight < self.max_dht_inflight {
+            let Some((queued, output)) = self.dht_queue.pop_front() else {
+                return;
+            };
+            if t.saturating_duration_since(queued) < self.dht_timeout {
+                self.launch(output);
+            }
+        }
     }
 
     /// Sends every queued message and starts every queued location request.
@@ -208,19 +233,30 @@ impl<L: LocationService> Driver<L> {
         }
     }
 
-    /// Runs one location request as its own task; over the in-flight bound it fails at once.
+    /// Starts one location request, or queues it while [`SipConfig::max_dht_inflight`] are
+    /// in flight; with the queue full too, it fails at once.
     fn start_dht(&mut self, output: Output) {
-        self.dht_inflight += 1;
-        let tx = self.dht_tx.clone();
-        if self.dht_inflight > self.max_dht_inflight {
-            let busy = || DhtError::Failed("too many location requests in flight".into());
-            let done = match output {
-                Output::Lookup { id, .. } => DhtDone::Lookup(id, Err(busy())),
-                Output::Store { id, .. } => DhtDone::Store(id, Err(busy())),
-            };
-            let _ = tx.send(done);
+        if self.dht_inflight < self.max_dht_inflight && self.dht_queue.is_empty() {
+            return self.launch(output);
+        }
+        if self.dht_queue.len() < self.max_dht_queue {
+            self.dht_queue.push_back((now(), output));
             return;
         }
+        // Counted as in flight until its failure comes back through the channel.
+        self.dht_inflight += 1;
+        let busy = || DhtError::Failed("too many location requests waiting".into());
+        let done = match output {
+            Output::Lookup { id, .. } => DhtDone::Lookup(id, Err(busy())),
+            Output::Store { id, .. } => DhtDone::Store(id, Err(busy())),
+        };
+        let _ = self.dht_tx.send(done);
+    }
+
+    /// Runs one location request as its own task; its answer comes back through the channel.
+    fn launch(&mut self, output: Output) {
+        self.dht_inflight += 1;
+        let tx = self.dht_tx.clone();
         let location = Arc::clone(&self.location);
         tokio::spawn(async move {
             let done = match output {

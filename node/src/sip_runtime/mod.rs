@@ -7,7 +7,9 @@
 //! [`Command`] from a [`SipHandle`]). After each input it drains `poll_transmit` (to the UDP
 //! socket or a connection's queue) and `poll_output` (each DHT request spawned as its own
 //! task calling the [`LocationService`], whose answer comes back through a channel), so the
-//! proxy never needs a lock and many REGISTERs and calls wait on the DHT concurrently.
+//! proxy never needs a lock and many REGISTERs and calls wait on the DHT concurrently. At most
+//! [`SipConfig::max_dht_inflight`] run at once; the rest wait in a queue, so an overload
+//! queues in the proxy rather than in the DHT.
 //!
 //! # TCP
 //!
@@ -89,9 +91,14 @@ pub struct SipConfig {
     pub proxy: ProxyConfig,
     /// TCP bounds.
     pub tcp: TcpLimits,
-    /// Most location requests in flight; beyond it a request fails at once (the proxy
-    /// answers 503), so a flood cannot pile up unbounded tasks.
+    /// Most location requests in flight at once. More wait in a queue and start as answers
+    /// come back, so an overload queues here instead of flooding the DHT, whose latency (and
+    /// retransmissions) would then grow for everyone; it keeps serving at its capacity.
     pub max_dht_inflight: usize,
+    /// Most location requests waiting for a slot; beyond it a request fails at once (the
+    /// proxy answers 503). A queued request the proxy has given up on
+    /// ([`ProxyConfig::dht_timeout`]) is dropped instead of started.
+    pub max_dht_queue: usize,
 }
 
 impl SipConfig {
@@ -101,7 +108,8 @@ impl SipConfig {
         Self {
             proxy: ProxyConfig::new(local),
             tcp: TcpLimits::default(),
-            max_dht_inflight: 10_000,
+            max_dht_inflight: 256,
+            max_dht_queue: 50_000,
         }
     }
 }
