@@ -118,6 +118,7 @@ run_step() {
       -r "$rate" -m "$m" -l $((rate * 5)) -nostdin -trace_stat -fd 1 -trace_rtt -rtt_freq "$rate" \
       -timeout $((STEP_S * 3 + 30))s -timeout_error < /dev/null > sipp.out 2>&1; echo $? > rc )
   t1=$(date +%s.%N); c1=$(cpu_ticks $pids); r1=$(cpu_ticks ${pids%% *}); d1=$(sock_drops "$target")
+  [ "$name" = scope ] && for i in $(seq 0 $((NODES - 1))); do curl -s --max-time 5 "http://${HTTP[$i]}/metrics" > "$d/metrics$i.txt"; done
   python3 - "$d" "$name" "$rate" "$m" "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "${d0:-0}" "${d1:-0}" "$CLK" <<'PY' | tee -a "$OUT/steps.txt"
 import csv, glob, sys
 d, name, rate, m, t0, t1, c0, c1, r0, r1, d0, d1, clk = sys.argv[1:]
@@ -263,4 +264,11 @@ PY
 calls scope "${SIP[$A]}" "${SIP[$B]}" "${HTTP[$B]}"
 [ -n "$KAM" ] && calls kamailio "$KAM" "$KAM" ""
 echo
+echo "overlay health at the end (per node: failed peers, leaf set, overlay retransmissions, SIP location failures):"
+for i in $(seq 0 $((NODES - 1))); do
+  curl -s --max-time 5 "http://${HTTP[$i]}/metrics" | awk -v n=$i '
+    $1 == "scope_peers_failed_total" {f=$2} $1 == "scope_leaf_set_size" {l=$2}
+    $1 == "scope_retransmits_total" {r=$2} $1 == "scope_sip_dht_failures_total" {d=$2}
+    END {printf "  node %d: peers failed %s, leaf set %s, retransmits %s, SIP DHT failures %s\n", n, f, l, r, d}'
+done
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -108,7 +108,7 @@ impl SipConfig {
         Self {
             proxy: ProxyConfig::new(local),
             tcp: TcpLimits::default(),
-            max_dht_inflight: 256,
+            max_dht_inflight: 128,
             max_dht_queue: 50_000,
         }
     }
