@@ -2,9 +2,10 @@
 """Wire-level SIP latencies from a loopback pcap (stdlib only, microsecond timestamps).
 # Copied from the Kamailio anchor (../shared/anchors/sip/pcap_latency.py) so the bench measures both sides alike.
 
-usage: pcap_latency.py register PCAP PROXY_PORT
-       pcap_latency.py call     PCAP PROXY_PORT UAC_PORT UAS_PORT
-Prints one JSON object with per-metric stats in microseconds.
+usage: pcap_latency.py register PCAP PROXY_PORT [PER_CALL_JSON]
+       pcap_latency.py call     PCAP PROXY_PORT UAC_PORT UAS_PORT [PER_CALL_JSON]
+Prints one JSON object with per-metric stats in microseconds. With PER_CALL_JSON (SCOPE's
+addition), also writes {Call-ID: seconds} of REGISTER -> 200 or INVITE -> 200 there.
 """
 import json, struct, sys
 
@@ -70,24 +71,27 @@ def main():
     out = {'packets': npk, 'span_s': round((t1 - t0), 3) if t0 else 0}
     if mode == 'register':
         lat, unmatched = [], 0
+        per_call = {}
         reqs = {(k[2], k[4], k[5]): t for k, t in first.items() if k[0] == 'req' and k[1] == 'REGISTER' and k[3] == proxy}
         for (c, callid, cseq), t in reqs.items():
             r = first.get(('resp', 200, proxy, c, callid, cseq))
             if r is None: unmatched += 1
-            else: lat.append(r - t)
+            else: lat.append(r - t); per_call[callid] = r - t
+        if len(sys.argv) > 4: json.dump(per_call, open(sys.argv[4], 'w'))
         out.update({'requests': len(reqs), 'unmatched': unmatched, 'register_to_200': stats(lat)})
     else:
         uac, uas = int(sys.argv[4]), int(sys.argv[5])
         m = {'uac_invite_to_200': [], 'uac_invite_to_100': [], 'proxy_invite_fwd': [],
              'proxy_200_fwd': [], 'uac_bye_to_200': []}
         unmatched = 0
+        per_call = {}
         for k, t in first.items():
             if k[0] != 'req' or k[2] != uac or k[3] != proxy: continue
             meth, callid, cseq = k[1], k[4], k[5]
             if meth == 'INVITE':
                 r200 = first.get(('resp', 200, proxy, uac, callid, cseq))
                 if r200 is None: unmatched += 1; continue
-                m['uac_invite_to_200'].append(r200 - t)
+                m['uac_invite_to_200'].append(r200 - t); per_call[callid] = r200 - t
                 r100 = first.get(('resp', 100, proxy, uac, callid, cseq))
                 if r100 is not None: m['uac_invite_to_100'].append(r100 - t)
                 fwd = first.get(('req', 'INVITE', proxy, uas, callid, cseq))
@@ -98,6 +102,7 @@ def main():
                 r = first.get(('resp', 200, proxy, uac, callid, cseq))
                 if r is not None: m['uac_bye_to_200'].append(r - t)
         out['unmatched_invites'] = unmatched
+        if len(sys.argv) > 6: json.dump(per_call, open(sys.argv[6], 'w'))
         for name, v in m.items(): out[name] = stats(v)
     print(json.dumps(out))
 

@@ -104,7 +104,6 @@ kam_pids() { [ -n "$KPID" ] && echo "$KPID $(ps -o pid= --ppid "$KPID")"; }
 cpu_ticks() { local t=0 p f; for p in "$@"; do read -r -a f < /proc/$p/stat 2>/dev/null || continue; t=$((t + f[13] + f[14])); done; echo $t; }
 # receive-buffer drops on the UDP socket bound to $1 (ip:port)
 sock_drops() { local port=${1##*:}; awk -v p=$(printf '%04X' "$port") '$2 == "0100007F:" p {print $NF; exit}' /proc/net/udp; }
-metric() { curl -s --max-time 5 "http://$1/metrics" | awk -v m="$2" '$1 == m {print $2; exit}'; }
 
 # run_step NAME TARGET RATE -> one result line, appended to $OUT/steps.txt; 0 when it passed
 run_step() {
@@ -188,16 +187,18 @@ reg_latency() { # NAME TARGET
       -r "$LAT_RATE" -m $((LAT_RATE * STEP_S)) -l $((LAT_RATE * 5)) -nostdin \
       -timeout $((STEP_S * 3 + 30))s -timeout_error < /dev/null > sipp.out 2>&1; echo $? > rc )
   stop_pcap
-  python3 "$HERE/pcap_latency.py" register "$d/reg.pcap" "${target##*:}" > "$d/pcap.json"; rm -f "$d/reg.pcap"
+  python3 "$HERE/pcap_latency.py" register "$d/reg.pcap" "${target##*:}" "$d/per_call.json" > "$d/pcap.json"; rm -f "$d/reg.pcap"
 }
+# the node's per-transaction DHT waits (GET drains them), joined with the wire times by Call-ID
+timings() { curl -s --max-time 10 "http://$1/sip/dht-timings"; }
 SA=${HTTP[$A]}
-m0=($(for op in register_lookup register_store; do metric "$SA" "scope_sip_dht_seconds_total{op=\"$op\"}"; metric "$SA" "scope_sip_dht_waits_total{op=\"$op\"}"; done))
+timings "$SA" > /dev/null
 reg_latency scope "${SIP[$A]}"
-m1=($(for op in register_lookup register_store; do metric "$SA" "scope_sip_dht_seconds_total{op=\"$op\"}"; metric "$SA" "scope_sip_dht_waits_total{op=\"$op\"}"; done))
+timings "$SA" > "$OUT/lat-scope/timings.json"
 [ -n "$KAM" ] && reg_latency kamailio "$KAM"
-python3 - "$OUT" "${m0[*]}" "${m1[*]}" "$([ -n "$KAM" ] && echo 1 || echo 0)" <<'PY' | tee -a "$OUT/latency.txt"
+python3 - "$OUT" "$([ -n "$KAM" ] && echo 1 || echo 0)" <<'PY' | tee -a "$OUT/latency.txt"
 import json, sys
-out, m0, m1, kam = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()], sys.argv[4] == '1'
+out, kam = sys.argv[1], sys.argv[2] == '1'
 def show(name):
     p = json.load(open(f'{out}/lat-{name}/pcap.json')); r = p['register_to_200']
     rc = open(f'{out}/lat-{name}/rc').read().strip()
@@ -206,11 +207,15 @@ def show(name):
     return r
 s = show('scope')
 if kam: show('kamailio')
-lk, lkn, st, stn = (m1[i] - m0[i] for i in range(4))
-if lkn > 0 and s.get('mean_us'):
-    look, store = lk / lkn * 1e6, (st / stn * 1e6 if stn else 0)
-    print(f"scope REGISTER: mean {s['mean_us']:.0f} µs, of which DHT lookup {look:.0f} µs ({100 * look / s['mean_us']:.1f} %) "
-          f"and DHT store {store:.0f} µs ({100 * store / s['mean_us']:.1f} %; paper: put 32.1 %)")
+wire = json.load(open(f'{out}/lat-scope/per_call.json'))
+recs = [t for t in json.load(open(f'{out}/lat-scope/timings.json')) if t['method'] == 'REGISTER' and t['call_id'] in wire]
+if recs:
+    total = sum(wire[t['call_id']] for t in recs) * 1e6
+    look, store = sum(t['lookup_us'] for t in recs), sum(t['store_us'] for t in recs)
+    n = len(recs)
+    print(f"scope REGISTER, {n} joined by Call-ID: mean {total / n:.0f} µs on the wire, of which DHT lookup "
+          f"{look / n:.0f} µs ({100 * look / total:.1f} %) and DHT store {store / n:.0f} µs "
+          f"({100 * store / total:.1f} %; paper: put 32.1 %), the rest {(total - look - store) / n:.0f} µs")
 PY
 
 # ---- 3. Session setup through two super-nodes ----
@@ -229,7 +234,7 @@ calls() { # NAME REGISTRAR CALL-VIA HTTP-OF-CALL-VIA
   ( cd "$d/uas" && exec timeout $((CALL_S * 3 + 60)) sipp -sf "$SIPP_DIR/uas.xml" -i 127.0.0.1 -p "$uas_port" \
       -m "$NCALLS" -nostdin -timeout $((CALL_S * 3 + 40))s < /dev/null > sipp.out 2>&1 ) &
   local upid=$!; PIDS="$PIDS $upid"; sleep 1
-  local m0=""; [ -n "$4" ] && m0="$(metric "$4" 'scope_sip_dht_seconds_total{op="invite_lookup"}') $(metric "$4" 'scope_sip_dht_waits_total{op="invite_lookup"}') $(metric "$4" scope_sip_cache_hits_total)"
+  [ -n "$4" ] && timings "$4" > /dev/null
   start_pcap "$d/call.pcap" "${via##*:}"
   ( cd "$d/uac" && timeout $((CALL_S * 3 + 60)) sipp "$via" -sf "$SIPP_DIR/uac.xml" -inf "$OUT/callees.csv" -i 127.0.0.1 \
       -p "$uac_port" -key domain scope -key prefix "$name" -r "$CALL_RATE" -m "$NCALLS" -l $((CALL_RATE * 5)) \
@@ -237,11 +242,11 @@ calls() { # NAME REGISTRAR CALL-VIA HTTP-OF-CALL-VIA
   for _ in $(seq 40); do kill -0 $upid 2>/dev/null || break; sleep 0.25; done
   kill -INT $upid 2>/dev/null; wait $upid 2>/dev/null
   stop_pcap
-  local m1=""; [ -n "$4" ] && m1="$(metric "$4" 'scope_sip_dht_seconds_total{op="invite_lookup"}') $(metric "$4" 'scope_sip_dht_waits_total{op="invite_lookup"}') $(metric "$4" scope_sip_cache_hits_total)"
-  python3 "$HERE/pcap_latency.py" call "$d/call.pcap" "${via##*:}" "$uac_port" "$uas_port" > "$d/pcap.json"; rm -f "$d/call.pcap"
-  python3 - "$d" "$name" "$m0" "$m1" <<'PY' | tee -a "$OUT/calls.txt"
+  if [ -n "$4" ]; then timings "$4" > "$d/timings.json"; else echo '[]' > "$d/timings.json"; fi
+  python3 "$HERE/pcap_latency.py" call "$d/call.pcap" "${via##*:}" "$uac_port" "$uas_port" "$d/per_call.json" > "$d/pcap.json"; rm -f "$d/call.pcap"
+  python3 - "$d" "$name" <<'PY' | tee -a "$OUT/calls.txt"
 import csv, glob, json, sys
-d, name, m0, m1 = sys.argv[1:]
+d, name = sys.argv[1:]
 p = json.load(open(d + '/pcap.json'))
 stat = glob.glob(d + '/uac/*_.csv')
 rows = list(csv.reader(open(stat[0]), delimiter=';')) if stat else [[]]
@@ -252,13 +257,18 @@ reg_rc = open(d + '/reg/rc').read().strip(); uac_rc = open(d + '/uac/rc').read()
 print(f"{name:8s} registrations rc {reg_rc}, calls rc {uac_rc}: ok {g('SuccessfulCall(C)')} failed {g('FailedCall(C)')}  "
       f"INVITE->200 p50 {s.get('p50_us')} p99 {s.get('p99_us')} mean {s.get('mean_us')} µs  "
       f"proxy INVITE in->out p50 {f.get('p50_us')} mean {f.get('mean_us')} µs")
-if m0.strip() and m1.strip() and s.get('mean_us'):
-    a, b = [float(x) for x in m0.split()], [float(x) for x in m1.split()]
-    n = b[1] - a[1]
-    if n > 0:
-        dht = (b[0] - a[0]) / n * 1e6
-        print(f"{name:8s} DHT lookup per INVITE: mean {dht:.0f} µs over {n:.0f} INVITEs ({b[2] - a[2]:.0f} cache hits) = "
-              f"{100 * dht / s['mean_us']:.1f} % of session setup (rest {s['mean_us'] - dht:.0f} µs; paper 19.8 %, goal < 10 %)")
+wire = json.load(open(d + '/per_call.json'))
+recs = [t for t in json.load(open(d + '/timings.json')) if t['method'] == 'INVITE' and t['call_id'] in wire]
+if recs:
+    n = len(recs)
+    setup = [wire[t['call_id']] * 1e6 for t in recs]
+    look = [t['lookup_us'] for t in recs]
+    share = sorted(100 * l / max(w, 1) for l, w in zip(look, setup))
+    srt = sorted(look)
+    print(f"{name:8s} {n} INVITEs joined by Call-ID ({sum(t['cached'] for t in recs)} cache hits): DHT lookup mean "
+          f"{sum(look) / n:.0f} µs, p50 {srt[n // 2]} µs, p99 {srt[min(n - 1, n * 99 // 100)]} µs; session setup mean "
+          f"{sum(setup) / n:.0f} µs; DHT share {100 * sum(look) / sum(setup):.1f} % of the total setup time, "
+          f"per call p50 {share[n // 2]:.1f} % (paper 19.8 %, goal < 10 %)")
 PY
 }
 calls scope "${SIP[$A]}" "${SIP[$B]}" "${HTTP[$B]}"

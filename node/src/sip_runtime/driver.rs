@@ -124,6 +124,9 @@ impl<L: LocationService> Driver<L> {
                 Wake::Command(Some(Command::Status { reply })) => {
                     let _ = reply.send(self.status());
                 }
+                Wake::Command(Some(Command::DhtTimings { reply })) => {
+                    let _ = reply.send(self.proxy.take_dht_timings());
+                }
                 Wake::Command(Some(Command::Shutdown { reply })) => {
                     let _ = reply.send(());
                     return;

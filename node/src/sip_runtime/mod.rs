@@ -45,7 +45,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sip::proxy::{Metrics, ProxyConfig};
+use crate::sip::proxy::{DhtTiming, Metrics, ProxyConfig};
 
 pub use dht_location::DhtLocation;
 pub use location::{LocationService, SharedMemoryLocation, binding_secret};
@@ -222,6 +222,11 @@ pub enum Command {
         /// Where the snapshot goes.
         reply: oneshot::Sender<SipStatus>,
     },
+    /// Take (drain) the per-transaction DHT timings recorded since the last call.
+    DhtTimings {
+        /// Where the records go, oldest first.
+        reply: oneshot::Sender<Vec<DhtTiming>>,
+    },
     /// Stop serving: close the sockets and every connection.
     Shutdown {
         /// Answered once the driver has stopped.
@@ -240,6 +245,14 @@ impl SipHandle {
     pub async fn status(&self) -> Option<SipStatus> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Command::Status { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The per-transaction DHT timings recorded since the last call (at most
+    /// [`crate::sip::proxy::TIMING_LOG`], oldest first); `None` once the runtime has stopped.
+    pub async fn dht_timings(&self) -> Option<Vec<DhtTiming>> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Command::DhtTimings { reply }).await.ok()?;
         rx.await.ok()
     }
 
