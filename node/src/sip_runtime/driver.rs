@@ -23,11 +23,17 @@ const BATCH: usize = 256;
 /// Frames and closes that connection tasks may queue for the driver.
 const CONN_EVENTS: usize = 1024;
 
-/// A location answer on its way back to the proxy.
+/// Answers slower than this shrink the in-flight window (see [`Driver::adapt_window`]).
+const DHT_LATENCY_TARGET: Duration = Duration::from_millis(100);
+/// The in-flight window never shrinks below this.
+const MIN_WINDOW: usize = 8;
+
+/// A location answer on its way back to the proxy, with when its request started (`None`
+/// for one failed at once).
 #[derive(Debug)]
 enum DhtDone {
-    Lookup(DhtId, Result<Vec<Binding>, DhtError>),
-    Store(DhtId, Result<(), DhtError>),
+    Lookup(DhtId, Result<Vec<Binding>, DhtError>, Option<Instant>),
+    Store(DhtId, Result<(), DhtError>, Option<Instant>),
 }
 
 /// What woke the driver up.
@@ -54,6 +60,10 @@ pub(super) struct Driver<L> {
     dht_rx: mpsc::UnboundedReceiver<DhtDone>,
     dht_inflight: usize,
     max_dht_inflight: usize,
+    /// Requests allowed in flight now: at most `max_dht_inflight`, less while the DHT is slow.
+    window: usize,
+    /// When the window was last halved.
+    shrunk_at: Option<Instant>,
     /// Location requests waiting for an in-flight slot, with when they were queued.
     dht_queue: VecDeque<(Instant, Output)>,
     max_dht_queue: usize,
@@ -87,6 +97,8 @@ impl<L: LocationService> Driver<L> {
             dht_rx,
             dht_inflight: 0,
             max_dht_inflight: config.max_dht_inflight.max(1),
+            window: config.max_dht_inflight.max(1),
+            shrunk_at: None,
             dht_queue: VecDeque::new(),
             max_dht_queue: config.max_dht_queue,
             dht_timeout,
@@ -190,18 +202,47 @@ impl<L: LocationService> Driver<L> {
 
     fn dht_done(&mut self, done: DhtDone) {
         self.dht_inflight = self.dht_inflight.saturating_sub(1);
-        match done {
-            DhtDone::Lookup(id, r) => self.proxy.handle_lookup(now(), id, r),
-            DhtDone::Store(id, r) => self.proxy.handle_store_done(now(), id, r),
+        let t = now();
+        let started = match done {
+            DhtDone::Lookup(id, r, started) => {
+                self.proxy.handle_lookup(t, id, r);
+                started
+            }
+            DhtDone::Store(id, r, started) => {
+                self.proxy.handle_store_done(t, id, r);
+                started
+            }
+        };
+        if let Some(started) = started {
+            self.adapt_window(t, t.saturating_duration_since(started));
         }
         self.start_queued();
+    }
+
+    /// Additive increase, multiplicative decrease of the in-flight window on the DHT's answer
+    /// time: an answer slower than [`DHT_LATENCY_TARGET`] halves it (at most once per target
+    /// interval), a faster one widens it by one. A saturated DHT (a CPU-bound host) then keeps
+    /// short queues, so the overlay's own acknowledgements and probes stay timely and its
+    /// failure detector does not mistake busy neighbours for dead ones; the excess waits here.
+    fn adapt_window(&mut self, t: Instant, latency: Duration) {
+        if latency > DHT_LATENCY_TARGET {
+            let recent = self
+                .shrunk_at
+                .is_some_and(|at| t.saturating_duration_since(at) < DHT_LATENCY_TARGET);
+            if !recent {
+                self.window = (self.window / 2).max(MIN_WINDOW.min(self.max_dht_inflight));
+                self.shrunk_at = Some(t);
+            }
+        } else if self.window < self.max_dht_inflight {
+            self.window += 1;
+        }
     }
 
     /// Starts queued location requests while slots are free, skipping those the proxy has
     /// already given up on (their answers would be ignored).
     fn start_queued(&mut self) {
         let t = now();
-        while self.dht_inflight < self.max_dht_inflight {
+        while self.dht_inflight < self.window {
             let Some((queued, output)) = self.dht_queue.pop_front() else {
                 return;
             };
@@ -239,7 +280,7 @@ impl<L: LocationService> Driver<L> {
     /// Starts one location request, or queues it while [`SipConfig::max_dht_inflight`] are
     /// in flight; with the queue full too, it fails at once.
     fn start_dht(&mut self, output: Output) {
-        if self.dht_inflight < self.max_dht_inflight && self.dht_queue.is_empty() {
+        if self.dht_inflight < self.window && self.dht_queue.is_empty() {
             return self.launch(output);
         }
         if self.dht_queue.len() < self.max_dht_queue {
@@ -250,8 +291,8 @@ impl<L: LocationService> Driver<L> {
         self.dht_inflight += 1;
         let busy = || DhtError::Failed("too many location requests waiting".into());
         let done = match output {
-            Output::Lookup { id, .. } => DhtDone::Lookup(id, Err(busy())),
-            Output::Store { id, .. } => DhtDone::Store(id, Err(busy())),
+            Output::Lookup { id, .. } => DhtDone::Lookup(id, Err(busy()), None),
+            Output::Store { id, .. } => DhtDone::Store(id, Err(busy()), None),
         };
         let _ = self.dht_tx.send(done);
     }
@@ -261,11 +302,14 @@ impl<L: LocationService> Driver<L> {
         self.dht_inflight += 1;
         let tx = self.dht_tx.clone();
         let location = Arc::clone(&self.location);
+        let started = Some(now());
         tokio::spawn(async move {
             let done = match output {
-                Output::Lookup { id, key } => DhtDone::Lookup(id, location.lookup(key).await),
+                Output::Lookup { id, key } => {
+                    DhtDone::Lookup(id, location.lookup(key).await, started)
+                }
                 Output::Store { id, key, ops } => {
-                    DhtDone::Store(id, location.store(key, ops).await)
+                    DhtDone::Store(id, location.store(key, ops).await, started)
                 }
             };
             // The driver may have stopped meanwhile; then nobody needs the answer.

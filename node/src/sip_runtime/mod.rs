@@ -93,7 +93,8 @@ pub struct SipConfig {
     pub tcp: TcpLimits,
     /// Most location requests in flight at once. More wait in a queue and start as answers
     /// come back, so an overload queues here instead of flooding the DHT, whose latency (and
-    /// retransmissions) would then grow for everyone; it keeps serving at its capacity.
+    /// retransmissions) would then grow for everyone; it keeps serving at its capacity. While
+    /// answers take over 100 ms the driver lowers this window (AIMD, down to 8).
     pub max_dht_inflight: usize,
     /// Most location requests waiting for a slot; beyond it a request fails at once (the
     /// proxy answers 503). A queued request the proxy has given up on
