@@ -161,7 +161,7 @@ stop_pcap() { sleep 0.5; kill -INT "$TDPID" 2>/dev/null; wait "$TDPID" 2>/dev/nu
 echo "scope-node: $NODES nodes, REGISTER to node $A at ${SIP[$A]}, calls via node $B at ${SIP[$B]}; kamailio at ${KAM:-none}"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); results in $OUT"
 
-# ---- 2. REGISTER wire latency and the DHT share of a REGISTER ----
+# ---- 1. REGISTER wire latency and the DHT share of a REGISTER ----
 echo
 echo "== 1. REGISTER latency on the wire at $LAT_RATE/s (REGISTER in -> 200 out, tcpdump, µs)"
 reg_latency() { # NAME TARGET
@@ -203,7 +203,7 @@ if recs:
           f"({100 * store / total:.1f} %; paper: put 32.1 %), the rest {(total - look - store) / n:.0f} µs")
 PY
 
-# ---- 3. Session setup through two super-nodes ----
+# ---- 2. Session setup through two super-nodes ----
 echo
 echo "== 2. Session setup: $((CALL_RATE * CALL_S)) calls at $CALL_RATE/s, each to a different user (INVITE -> 200 at the caller, tcpdump, µs)"
 NCALLS=$((CALL_RATE * CALL_S))
