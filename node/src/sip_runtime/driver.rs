@@ -27,6 +27,11 @@ const CONN_EVENTS: usize = 1024;
 const DHT_LATENCY_TARGET: Duration = Duration::from_millis(100);
 /// The in-flight window never shrinks below this.
 const MIN_WINDOW: usize = 8;
+/// A location request that waited this long for a slot fails at once (the proxy answers
+/// 503) instead of starting: under a sustained overload a FIFO queue would otherwise make
+/// every request wait until the proxy's DHT timeout, so none would succeed; this way those
+/// that start still finish in time and the node serves at its capacity.
+const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
 
 /// A location answer on its way back to the proxy, with when its request started (`None`
 /// for one failed at once).
@@ -238,17 +243,25 @@ impl<L: LocationService> Driver<L> {
         }
     }
 
-    /// Starts queued location requests while slots are free, skipping those the proxy has
-    /// already given up on (their answers would be ignored).
+    /// Starts queued location requests while slots are free. Those the proxy has already
+    /// given up on are dropped (their answers would be ignored); those that waited over
+    /// [`MAX_QUEUE_WAIT`] fail at once.
     fn start_queued(&mut self) {
         let t = now();
+        let max_wait = MAX_QUEUE_WAIT.min(self.dht_timeout);
         while self.dht_inflight < self.window {
             let Some((queued, output)) = self.dht_queue.pop_front() else {
                 return;
             };
-            if t.saturating_duration_since(queued) < self.dht_timeout {
-                self.launch(output);
+            let waited = t.saturating_duration_since(queued);
+            if waited >= self.dht_timeout {
+                continue;
             }
+            if waited >= max_wait {
+                self.fail_at_once(output, "waited too long for a location request slot");
+                continue;
+            }
+            self.launch(output);
         }
     }
 
@@ -287,9 +300,14 @@ impl<L: LocationService> Driver<L> {
             self.dht_queue.push_back((now(), output));
             return;
         }
-        // Counted as in flight until its failure comes back through the channel.
+        self.fail_at_once(output, "too many location requests waiting");
+    }
+
+    /// Answers `output` with a failure through the channel, like a DHT error (the proxy
+    /// answers 503); counted as in flight until the answer is handled.
+    fn fail_at_once(&mut self, output: Output, why: &str) {
         self.dht_inflight += 1;
-        let busy = || DhtError::Failed("too many location requests waiting".into());
+        let busy = || DhtError::Failed(why.to_owned());
         let done = match output {
             Output::Lookup { id, .. } => DhtDone::Lookup(id, Err(busy()), None),
             Output::Store { id, .. } => DhtDone::Store(id, Err(busy()), None),
