@@ -57,6 +57,9 @@ pub struct SuperNodeConfig {
     pub http_timeout: Duration,
     /// Period of the DHT's background replica repair.
     pub repair_interval: Duration,
+    /// Adaptive group commit: under load, a durable commit waits this long after the previous
+    /// one so many writes share its fsync (an idle node commits at once).
+    pub commit_delay: Duration,
 }
 
 impl SuperNodeConfig {
@@ -77,6 +80,7 @@ impl SuperNodeConfig {
             max_connections: 1024,
             http_timeout: Duration::from_secs(30),
             repair_interval: Duration::from_secs(60),
+            commit_delay: Duration::from_millis(2),
         }
     }
 }
@@ -202,6 +206,7 @@ impl SuperNode {
         let store = open_store(&config)?;
         let dht_config = DhtConfig {
             repair_interval: config.repair_interval.max(Duration::from_secs(1)),
+            commit_delay: config.commit_delay,
             ..DhtConfig::default()
         };
         let (node, driver) =

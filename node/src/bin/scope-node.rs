@@ -79,6 +79,12 @@ struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     repair_interval_secs: u64,
 
+    /// Adaptive group commit of the DHT store: under load, a durable commit waits until this
+    /// many microseconds have passed since the previous one, so many writes share its fsync.
+    /// An idle node commits at once. 0 commits every batch of inputs immediately.
+    #[arg(long, value_name = "US", default_value_t = 2000, hide = true)]
+    commit_delay_us: u64,
+
     /// Log format on stderr (the filter comes from RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -185,6 +191,7 @@ async fn start(cli: Cli) -> anyhow::Result<SuperNode> {
         max_connections: cli.max_connections,
         http_timeout: Duration::from_secs(cli.http_timeout_secs),
         repair_interval: Duration::from_secs(cli.repair_interval_secs),
+        commit_delay: Duration::from_micros(cli.commit_delay_us.min(1_000_000)),
     };
     let node = SuperNode::start(config).await?;
     let sip = node

@@ -29,6 +29,14 @@ pub struct DhtConfig {
     pub change_log_len: usize,
     /// Chunk requests of one blob get in flight at once.
     pub blob_parallelism: usize,
+    /// Adaptive group commit: after a commit, the next one waits until this long has passed,
+    /// so under load many writes share one durable commit (its fsync and page writes) instead
+    /// of each paying for its own. A write staged when the last commit is older than this is
+    /// committed at once, so an idle node adds no delay. Zero commits every step's writes at
+    /// once.
+    pub commit_delay: Duration,
+    /// Staged writes that trigger a commit without waiting for [`DhtConfig::commit_delay`].
+    pub commit_batch: usize,
 }
 
 impl Default for DhtConfig {
@@ -45,6 +53,8 @@ impl Default for DhtConfig {
             watch_interest: Duration::from_secs(600),
             change_log_len: 4096,
             blob_parallelism: 16,
+            commit_delay: Duration::ZERO,
+            commit_batch: 1024,
         }
     }
 }

@@ -298,6 +298,8 @@ impl Dht {
 
     /// Runs every deadline due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        // A commit held back by `commit_delay` becomes due here; the next poll runs it.
+        self.writes.tick(now);
         while let Some(Reverse((at, d))) = self.deadlines.peek().copied() {
             if at > now {
                 break;
@@ -333,7 +335,11 @@ impl Dht {
     /// When [`Dht::handle_timeout`] must be called next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadlines.peek().map(|Reverse((at, _))| *at)
+        let next = self.deadlines.peek().map(|Reverse((at, _))| *at);
+        match (next, self.writes.commit_due(self.config.commit_delay)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Shuttles between `node` and this DHT until both are quiet: overlay events in (leaf-set

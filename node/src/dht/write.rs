@@ -66,6 +66,32 @@ pub(super) struct Writes {
     staged: Vec<(Op, After)>,
     /// Unix ms of the latest staged operation (the commit's `now`).
     staged_ms: u64,
+    /// When the oldest staged operation was staged.
+    staged_since: Option<Instant>,
+    /// When the last commit ran.
+    last_commit: Option<Instant>,
+    /// The latest `now` seen by staging or a timeout: the clock of the commit decision.
+    clock: Option<Instant>,
+}
+
+impl Writes {
+    /// Notes the time of an input, for the commit decision.
+    pub(super) fn tick(&mut self, now: Instant) {
+        self.clock = Some(self.clock.map_or(now, |c| c.max(now)));
+    }
+
+    /// When the staged writes are due for commit under an adaptive group commit of `delay`
+    /// (`None`: nothing staged, or no delay).
+    pub(super) fn commit_due(&self, delay: std::time::Duration) -> Option<Instant> {
+        if delay.is_zero() {
+            return None;
+        }
+        let since = self.staged_since?;
+        Some(
+            self.last_commit
+                .map_or(since, |last| since.max(last + delay)),
+        )
+    }
 }
 
 impl Dht {
@@ -270,15 +296,29 @@ impl Dht {
 
     fn stage(&mut self, now: Instant, op: Op, then: After) {
         self.writes.staged_ms = self.writes.staged_ms.max(self.unix_ms(now));
+        self.writes.tick(now);
+        self.writes.staged_since.get_or_insert(now);
         self.writes.staged.push((op, then));
     }
 
     /// Commits every staged operation in one transaction (group commit), then sends what
     /// depended on it. A database failure answers "try again" / not stored to everyone.
+    /// With [`DhtConfig::commit_delay`](super::DhtConfig::commit_delay) set, waits until the
+    /// commit is due (see [`Writes::commit_due`]) or enough writes are staged.
     pub(super) fn flush(&mut self) {
         if self.writes.staged.is_empty() {
             return;
         }
+        if let (Some(due), Some(clock)) = (
+            self.writes.commit_due(self.config.commit_delay),
+            self.writes.clock,
+        ) && clock < due
+            && self.writes.staged.len() < self.config.commit_batch
+        {
+            return;
+        }
+        self.writes.last_commit = self.writes.clock;
+        self.writes.staged_since = None;
         let staged = std::mem::take(&mut self.writes.staged);
         let ms = self.writes.staged_ms;
         let (ops, afters): (Vec<Op>, Vec<After>) = staged.into_iter().unzip();

@@ -1,4 +1,5 @@
-//! The HTTP side of the gateway: `GET /status`, `GET /route/{key}` and `GET /metrics`.
+//! The HTTP side of the gateway: `GET /status`, `GET /route/{key}`, `GET /metrics` and the
+//! loopback-only `POST /local/counts` and `GET /sip/dht-timings`.
 //!
 //! [`router`] returns a plain axum [`Router`] over a shared [`Gateway`] state, so later parts
 //! (the OpenDHT-compatible XML-RPC `POST /`) are added by merging their own router into it on
@@ -56,6 +57,7 @@ pub fn router(state: Gateway) -> Router {
         .route("/route/{key}", get(route))
         .route("/metrics", get(metrics))
         .route("/local/counts", post(local_counts))
+        .route("/sip/dht-timings", get(sip_dht_timings))
         .with_state(state)
 }
 
@@ -209,6 +211,27 @@ async fn local_counts(
         .await
         .map_err(|e| HttpError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     Ok(Json(counts))
+}
+
+/// `GET /sip/dht-timings`: the SIP proxy's per-transaction DHT waits since the last call
+/// (the call drains them), as JSON `[{call_id, method, lookup_us, store_us, cached}]`, so a
+/// benchmark can split each REGISTER's or call's time into DHT and the rest. Loopback clients
+/// only, since Call-IDs identify calls.
+async fn sip_dht_timings(
+    State(gw): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Response, HttpError> {
+    if !peer.ip().is_loopback() {
+        return Err(HttpError(StatusCode::FORBIDDEN, "loopback only".into()));
+    }
+    let Some(sip) = &gw.sip else {
+        return Err(HttpError(StatusCode::NOT_FOUND, "no SIP proxy".into()));
+    };
+    let timings = sip
+        .dht_timings()
+        .await
+        .ok_or_else(|| HttpError(StatusCode::SERVICE_UNAVAILABLE, "SIP proxy stopped".into()))?;
+    Ok(Json(sip_metrics::timings_json(&timings)).into_response())
 }
 
 async fn metrics(State(gw): State<Gateway>) -> Result<Response, HttpError> {

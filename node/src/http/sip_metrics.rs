@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::sip::proxy::DurationStats;
+use crate::sip::proxy::{DhtTiming, DurationStats};
 use crate::sip_runtime::SipStatus;
 
 /// Response classes in the order of the proxy's by-class arrays.
@@ -39,6 +39,31 @@ impl SipBody {
             location: "dht",
         }
     }
+}
+
+/// One record of `GET /sip/dht-timings`.
+#[derive(Debug, Serialize)]
+pub(super) struct TimingBody {
+    call_id: String,
+    method: String,
+    lookup_us: u64,
+    store_us: u64,
+    cached: bool,
+}
+
+/// The body of `GET /sip/dht-timings`.
+pub(super) fn timings_json(timings: &[DhtTiming]) -> Vec<TimingBody> {
+    let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    timings
+        .iter()
+        .map(|t| TimingBody {
+            call_id: t.call_id.clone(),
+            method: t.method.as_str().to_owned(),
+            lookup_us: us(t.lookup),
+            store_us: us(t.store),
+            cached: t.cached,
+        })
+        .collect()
 }
 
 /// Appends the SIP series to a Prometheus text body.

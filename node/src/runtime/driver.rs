@@ -91,6 +91,11 @@ impl Driver {
                     let data = buf.get(..len).unwrap_or_default();
                     self.node.handle_datagram(now(), from, data);
                     self.drain_socket(&mut buf);
+                    // Requests queued meanwhile join the same round, so their writes share
+                    // one group commit.
+                    if self.drain_commands().await {
+                        return;
+                    }
                 }
                 Wake::Datagram(Err(e)) => {
                     // ICMP errors (port unreachable from a dead peer) surface here on some
@@ -107,6 +112,7 @@ impl Driver {
                     if self.command(cmd).await || self.drain_commands().await {
                         return;
                     }
+                    self.drain_socket(&mut buf);
                 }
                 Wake::Command(None) => {
                     self.leave().await;

@@ -169,9 +169,28 @@ impl NodeHandle {
 /// # Errors
 /// [`RuntimeError::Bind`] when the OS refuses the address.
 pub async fn bind(addr: SocketAddr) -> Result<UdpSocket, RuntimeError> {
-    UdpSocket::bind(addr)
+    let socket = UdpSocket::bind(addr)
         .await
-        .map_err(|source| RuntimeError::Bind { addr, source })
+        .map_err(|source| RuntimeError::Bind { addr, source })?;
+    grow_buffers(&socket);
+    Ok(socket)
+}
+
+/// Socket buffer size asked for on UDP sockets that carry bursts (overlay and SIP).
+pub const UDP_BUFFER: usize = 4 << 20;
+
+/// Asks for [`UDP_BUFFER`] bytes of receive and send buffer on `socket`, so a burst that
+/// arrives while the driver is busy (a store commit, a batch of messages) waits in the kernel
+/// instead of being dropped. The kernel caps it at `net.core.rmem_max` / `wmem_max`; failure
+/// only means the default size stays.
+pub fn grow_buffers(socket: &UdpSocket) {
+    let s = socket2::SockRef::from(socket);
+    if let Err(e) = s.set_recv_buffer_size(UDP_BUFFER) {
+        tracing::debug!(error = %e, "cannot grow the UDP receive buffer");
+    }
+    if let Err(e) = s.set_send_buffer_size(UDP_BUFFER) {
+        tracing::debug!(error = %e, "cannot grow the UDP send buffer");
+    }
 }
 
 /// A [`Config`] for a real node: defaults, with the RNG seeded from the OS and the epoch taken

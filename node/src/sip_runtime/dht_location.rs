@@ -41,13 +41,6 @@ impl DhtLocation {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     }
 
-    async fn put(&self, key: [u8; 20], binding: &Binding, ttl: u32) -> Result<(), DhtError> {
-        let value = binding
-            .encode()
-            .map_err(|e| DhtError::Failed(e.to_string()))?;
-        self.put_value(key, value, ttl).await
-    }
-
     async fn put_value(&self, key: [u8; 20], value: Vec<u8>, ttl: u32) -> Result<(), DhtError> {
         let secret = binding_secret(&key, &value);
         let req = PutReq {
@@ -59,11 +52,19 @@ impl DhtLocation {
         status(self.node.put_removable(req, Self::client()).await)
     }
 
-    async fn remove(&self, key: [u8; 20], binding: &Binding) -> Result<(), DhtError> {
-        let value = binding
-            .encode()
-            .map_err(|e| DhtError::Failed(e.to_string()))?;
-        self.remove_value(key, value).await
+    /// One put (`put` true, with `ttl`) or removal of an encoded binding.
+    async fn write(
+        &self,
+        key: [u8; 20],
+        put: bool,
+        value: Vec<u8>,
+        ttl: u32,
+    ) -> Result<(), DhtError> {
+        if put {
+            self.put_value(key, value, ttl).await
+        } else {
+            self.remove_value(key, value).await
+        }
     }
 
     async fn remove_value(&self, key: [u8; 20], value: Vec<u8>) -> Result<(), DhtError> {
@@ -111,14 +112,44 @@ impl LocationService for DhtLocation {
         Ok(bindings)
     }
 
+    /// Applies the operations concurrently when each names a different value (a refresh's
+    /// removal of the old binding and put of the new one touch different DHT items, so their
+    /// order does not matter), saving a round trip per extra operation; in order otherwise.
     async fn store(&self, key: [u8; 20], ops: Vec<BindingOp>) -> Result<(), DhtError> {
+        let mut writes = Vec::with_capacity(ops.len());
         for op in ops {
-            match op {
-                BindingOp::Put { binding, ttl } => self.put(key, &binding, ttl).await?,
-                BindingOp::Remove(binding) => self.remove(key, &binding).await?,
+            let (put, binding, ttl) = match op {
+                BindingOp::Put { binding, ttl } => (true, binding, ttl),
+                BindingOp::Remove(binding) => (false, binding, 0),
+            };
+            let value = binding
+                .encode()
+                .map_err(|e| DhtError::Failed(e.to_string()))?;
+            writes.push((put, value, ttl));
+        }
+        let distinct = writes
+            .iter()
+            .enumerate()
+            .all(|(i, (_, v, _))| writes.iter().skip(i + 1).all(|(_, w, _)| w != v));
+        if writes.len() < 2 || !distinct {
+            for (put, value, ttl) in writes {
+                self.write(key, put, value, ttl).await?;
+            }
+            return Ok(());
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for (put, value, ttl) in writes {
+            let me = self.clone();
+            set.spawn(async move { me.write(key, put, value, ttl).await });
+        }
+        let mut result = Ok(());
+        while let Some(done) = set.join_next().await {
+            let done = done.unwrap_or_else(|e| Err(DhtError::Failed(e.to_string())));
+            if result.is_ok() {
+                result = done;
             }
         }
-        Ok(())
+        result
     }
 }
 

@@ -1,5 +1,6 @@
 //! The task that owns the [`Proxy`] and its sockets; see the [module documentation](super).
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,14 +18,27 @@ use crate::sip::registrar::Binding;
 const RECV_BUF: usize = 65_536;
 /// After a socket error, pause this long so a failing socket cannot spin a core.
 const ERROR_PAUSE: Duration = Duration::from_millis(10);
+/// Most datagrams handled per wakeup before queued transmits are flushed.
+const BATCH: usize = 256;
 /// Frames and closes that connection tasks may queue for the driver.
 const CONN_EVENTS: usize = 1024;
 
-/// A location answer on its way back to the proxy.
+/// Answers slower than this shrink the in-flight window (see [`Driver::adapt_window`]).
+const DHT_LATENCY_TARGET: Duration = Duration::from_millis(100);
+/// The in-flight window never shrinks below this.
+const MIN_WINDOW: usize = 8;
+/// A location request that waited this long for a slot fails at once (the proxy answers
+/// 503) instead of starting: under a sustained overload a FIFO queue would otherwise make
+/// every request wait until the proxy's DHT timeout, so none would succeed; this way those
+/// that start still finish in time and the node serves at its capacity.
+const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
+
+/// A location answer on its way back to the proxy, with when its request started (`None`
+/// for one failed at once).
 #[derive(Debug)]
 enum DhtDone {
-    Lookup(DhtId, Result<Vec<Binding>, DhtError>),
-    Store(DhtId, Result<(), DhtError>),
+    Lookup(DhtId, Result<Vec<Binding>, DhtError>, Option<Instant>),
+    Store(DhtId, Result<(), DhtError>, Option<Instant>),
 }
 
 /// What woke the driver up.
@@ -51,6 +65,15 @@ pub(super) struct Driver<L> {
     dht_rx: mpsc::UnboundedReceiver<DhtDone>,
     dht_inflight: usize,
     max_dht_inflight: usize,
+    /// Requests allowed in flight now: at most `max_dht_inflight`, less while the DHT is slow.
+    window: usize,
+    /// When the window was last halved.
+    shrunk_at: Option<Instant>,
+    /// Location requests waiting for an in-flight slot, with when they were queued.
+    dht_queue: VecDeque<(Instant, Output)>,
+    max_dht_queue: usize,
+    /// How long the proxy waits for a location answer; older queued requests are dropped.
+    dht_timeout: Duration,
     commands: mpsc::Receiver<Command>,
     started: Instant,
 }
@@ -63,6 +86,7 @@ impl<L: LocationService> Driver<L> {
         commands: mpsc::Receiver<Command>,
     ) -> Self {
         let started = now();
+        let dht_timeout = config.proxy.dht_timeout;
         let (conn_tx, conn_rx) = mpsc::channel(CONN_EVENTS);
         let (dht_tx, dht_rx) = mpsc::unbounded_channel();
         let conns = Connections::new(conn_tx, config.tcp, config.proxy.transaction.limits);
@@ -77,7 +101,12 @@ impl<L: LocationService> Driver<L> {
             dht_tx,
             dht_rx,
             dht_inflight: 0,
-            max_dht_inflight: config.max_dht_inflight,
+            max_dht_inflight: config.max_dht_inflight.max(1),
+            window: config.max_dht_inflight.max(1),
+            shrunk_at: None,
+            dht_queue: VecDeque::new(),
+            max_dht_queue: config.max_dht_queue,
+            dht_timeout,
             commands,
             started,
         }
@@ -93,6 +122,7 @@ impl<L: LocationService> Driver<L> {
                 Wake::Datagram(Ok((len, from))) => {
                     let data = buf.get(..len).unwrap_or_default();
                     self.input(data, from, Link::Udp);
+                    self.drain_udp(&mut buf);
                 }
                 Wake::Datagram(Err(e)) => {
                     // ICMP port unreachable from a vanished phone lands here on Linux; the
@@ -110,6 +140,9 @@ impl<L: LocationService> Driver<L> {
                 Wake::Timeout => self.proxy.handle_timeout(now()),
                 Wake::Command(Some(Command::Status { reply })) => {
                     let _ = reply.send(self.status());
+                }
+                Wake::Command(Some(Command::DhtTimings { reply })) => {
+                    let _ = reply.send(self.proxy.take_dht_timings());
                 }
                 Wake::Command(Some(Command::Shutdown { reply })) => {
                     let _ = reply.send(());
@@ -140,6 +173,21 @@ impl<L: LocationService> Driver<L> {
         }
     }
 
+    /// Feeds every datagram already waiting (up to [`BATCH`]) before the next flush, so one
+    /// wakeup serves a burst and its answers leave together.
+    fn drain_udp(&mut self, buf: &mut [u8]) {
+        for _ in 0..BATCH {
+            match self.udp.try_recv_from(buf) {
+                Ok((len, from)) => {
+                    let data = buf.get(..len).unwrap_or_default();
+                    self.input(data, from, Link::Udp);
+                }
+                // WouldBlock: drained. Any other error comes back through `wait`.
+                Err(_) => return,
+            }
+        }
+    }
+
     fn input(&mut self, data: &[u8], from: SocketAddr, link: Link) {
         if let Err(e) = self.proxy.handle_bytes(now(), data, from, link) {
             tracing::debug!(%from, error = %e, "unparseable SIP message");
@@ -159,9 +207,61 @@ impl<L: LocationService> Driver<L> {
 
     fn dht_done(&mut self, done: DhtDone) {
         self.dht_inflight = self.dht_inflight.saturating_sub(1);
-        match done {
-            DhtDone::Lookup(id, r) => self.proxy.handle_lookup(now(), id, r),
-            DhtDone::Store(id, r) => self.proxy.handle_store_done(now(), id, r),
+        let t = now();
+        let started = match done {
+            DhtDone::Lookup(id, r, started) => {
+                self.proxy.handle_lookup(t, id, r);
+                started
+            }
+            DhtDone::Store(id, r, started) => {
+                self.proxy.handle_store_done(t, id, r);
+                started
+            }
+        };
+        if let Some(started) = started {
+            self.adapt_window(t, t.saturating_duration_since(started));
+        }
+        self.start_queued();
+    }
+
+    /// Additive increase, multiplicative decrease of the in-flight window on the DHT's answer
+    /// time: an answer slower than [`DHT_LATENCY_TARGET`] halves it (at most once per target
+    /// interval), a faster one widens it by one. A saturated DHT (a CPU-bound host) then keeps
+    /// short queues, so the overlay's own acknowledgements and probes stay timely and its
+    /// failure detector does not mistake busy neighbours for dead ones; the excess waits here.
+    fn adapt_window(&mut self, t: Instant, latency: Duration) {
+        if latency > DHT_LATENCY_TARGET {
+            let recent = self
+                .shrunk_at
+                .is_some_and(|at| t.saturating_duration_since(at) < DHT_LATENCY_TARGET);
+            if !recent {
+                self.window = (self.window / 2).max(MIN_WINDOW.min(self.max_dht_inflight));
+                self.shrunk_at = Some(t);
+            }
+        } else if self.window < self.max_dht_inflight {
+            self.window += 1;
+        }
+    }
+
+    /// Starts queued location requests while slots are free. Those the proxy has already
+    /// given up on are dropped (their answers would be ignored); those that waited over
+    /// [`MAX_QUEUE_WAIT`] fail at once.
+    fn start_queued(&mut self) {
+        let t = now();
+        let max_wait = MAX_QUEUE_WAIT.min(self.dht_timeout);
+        while self.dht_inflight < self.window {
+            let Some((queued, output)) = self.dht_queue.pop_front() else {
+                return;
+            };
+            let waited = t.saturating_duration_since(queued);
+            if waited >= self.dht_timeout {
+                continue;
+            }
+            if waited >= max_wait {
+                self.fail_at_once(output, "waited too long for a location request slot");
+                continue;
+            }
+            self.launch(output);
         }
     }
 
@@ -170,7 +270,13 @@ impl<L: LocationService> Driver<L> {
         while let Some(t) = self.proxy.poll_transmit() {
             match t.link {
                 Link::Udp => {
-                    if let Err(e) = self.udp.send_to(&t.contents, t.destination).await {
+                    let sent = match self.udp.try_send_to(&t.contents, t.destination) {
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            self.udp.send_to(&t.contents, t.destination).await
+                        }
+                        other => other,
+                    };
+                    if let Err(e) = sent {
                         // One unreachable destination must not stop the proxy; the
                         // transaction layer retransmits or times out.
                         tracing::debug!(dst = %t.destination, error = %e, "SIP UDP send failed");
@@ -184,25 +290,44 @@ impl<L: LocationService> Driver<L> {
         }
     }
 
-    /// Runs one location request as its own task; over the in-flight bound it fails at once.
+    /// Starts one location request, or queues it while [`SipConfig::max_dht_inflight`] are
+    /// in flight; with the queue full too, it fails at once.
     fn start_dht(&mut self, output: Output) {
-        self.dht_inflight += 1;
-        let tx = self.dht_tx.clone();
-        if self.dht_inflight > self.max_dht_inflight {
-            let busy = || DhtError::Failed("too many location requests in flight".into());
-            let done = match output {
-                Output::Lookup { id, .. } => DhtDone::Lookup(id, Err(busy())),
-                Output::Store { id, .. } => DhtDone::Store(id, Err(busy())),
-            };
-            let _ = tx.send(done);
+        if self.dht_inflight < self.window && self.dht_queue.is_empty() {
+            return self.launch(output);
+        }
+        if self.dht_queue.len() < self.max_dht_queue {
+            self.dht_queue.push_back((now(), output));
             return;
         }
+        self.fail_at_once(output, "too many location requests waiting");
+    }
+
+    /// Answers `output` with a failure through the channel, like a DHT error (the proxy
+    /// answers 503); counted as in flight until the answer is handled.
+    fn fail_at_once(&mut self, output: Output, why: &str) {
+        self.dht_inflight += 1;
+        let busy = || DhtError::Failed(why.to_owned());
+        let done = match output {
+            Output::Lookup { id, .. } => DhtDone::Lookup(id, Err(busy()), None),
+            Output::Store { id, .. } => DhtDone::Store(id, Err(busy()), None),
+        };
+        let _ = self.dht_tx.send(done);
+    }
+
+    /// Runs one location request as its own task; its answer comes back through the channel.
+    fn launch(&mut self, output: Output) {
+        self.dht_inflight += 1;
+        let tx = self.dht_tx.clone();
         let location = Arc::clone(&self.location);
+        let started = Some(now());
         tokio::spawn(async move {
             let done = match output {
-                Output::Lookup { id, key } => DhtDone::Lookup(id, location.lookup(key).await),
+                Output::Lookup { id, key } => {
+                    DhtDone::Lookup(id, location.lookup(key).await, started)
+                }
                 Output::Store { id, key, ops } => {
-                    DhtDone::Store(id, location.store(key, ops).await)
+                    DhtDone::Store(id, location.store(key, ops).await, started)
                 }
             };
             // The driver may have stopped meanwhile; then nobody needs the answer.

@@ -13,7 +13,8 @@
 //!   `expires_at` has passed, and return the rest. An empty key is `Ok(vec![])`, not an
 //!   error: the proxy answers 404 for it.
 //! - [`LocationService::store`]: apply the [`BindingOp`]s **in order** (removals of replaced
-//!   bindings come before their puts):
+//!   bindings come before their puts), or concurrently when every operation names a different
+//!   encoded value (then they touch different DHT items and the order cannot matter):
 //!   - `Put { binding, ttl }`: `put_removable(key, value = binding.encode(), hash type
 //!     SHA-1, secret hash = SHA-1(secret), ttl = ttl seconds)`, where the secret is
 //!     [`binding_secret`] of the key and the value;

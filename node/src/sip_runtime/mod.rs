@@ -7,7 +7,9 @@
 //! [`Command`] from a [`SipHandle`]). After each input it drains `poll_transmit` (to the UDP
 //! socket or a connection's queue) and `poll_output` (each DHT request spawned as its own
 //! task calling the [`LocationService`], whose answer comes back through a channel), so the
-//! proxy never needs a lock and many REGISTERs and calls wait on the DHT concurrently.
+//! proxy never needs a lock and many REGISTERs and calls wait on the DHT concurrently. At most
+//! [`SipConfig::max_dht_inflight`] run at once; the rest wait in a queue, so an overload
+//! queues in the proxy rather than in the DHT.
 //!
 //! # TCP
 //!
@@ -43,7 +45,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sip::proxy::{Metrics, ProxyConfig};
+use crate::sip::proxy::{DhtTiming, Metrics, ProxyConfig};
 
 pub use dht_location::DhtLocation;
 pub use location::{LocationService, SharedMemoryLocation, binding_secret};
@@ -89,9 +91,15 @@ pub struct SipConfig {
     pub proxy: ProxyConfig,
     /// TCP bounds.
     pub tcp: TcpLimits,
-    /// Most location requests in flight; beyond it a request fails at once (the proxy
-    /// answers 503), so a flood cannot pile up unbounded tasks.
+    /// Most location requests in flight at once. More wait in a queue and start as answers
+    /// come back, so an overload queues here instead of flooding the DHT, whose latency (and
+    /// retransmissions) would then grow for everyone; it keeps serving at its capacity. While
+    /// answers take over 100 ms the driver lowers this window (AIMD, down to 8).
     pub max_dht_inflight: usize,
+    /// Most location requests waiting for a slot; beyond it a request fails at once (the
+    /// proxy answers 503). A queued request the proxy has given up on
+    /// ([`ProxyConfig::dht_timeout`]) is dropped instead of started.
+    pub max_dht_queue: usize,
 }
 
 impl SipConfig {
@@ -101,7 +109,8 @@ impl SipConfig {
         Self {
             proxy: ProxyConfig::new(local),
             tcp: TcpLimits::default(),
-            max_dht_inflight: 10_000,
+            max_dht_inflight: 128,
+            max_dht_queue: 50_000,
         }
     }
 }
@@ -148,6 +157,7 @@ pub async fn bind(addr: SocketAddr) -> Result<SipSockets, SipError> {
     let mut last = None;
     for _ in 0..BIND_ATTEMPTS {
         let udp = UdpSocket::bind(addr).await.map_err(bind_err)?;
+        crate::runtime::grow_buffers(&udp);
         let local = udp.local_addr().map_err(SipError::LocalAddr)?;
         match TcpListener::bind(local).await {
             Ok(tcp) => {
@@ -213,6 +223,11 @@ pub enum Command {
         /// Where the snapshot goes.
         reply: oneshot::Sender<SipStatus>,
     },
+    /// Take (drain) the per-transaction DHT timings recorded since the last call.
+    DhtTimings {
+        /// Where the records go, oldest first.
+        reply: oneshot::Sender<Vec<DhtTiming>>,
+    },
     /// Stop serving: close the sockets and every connection.
     Shutdown {
         /// Answered once the driver has stopped.
@@ -231,6 +246,14 @@ impl SipHandle {
     pub async fn status(&self) -> Option<SipStatus> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Command::Status { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The per-transaction DHT timings recorded since the last call (at most
+    /// [`crate::sip::proxy::TIMING_LOG`], oldest first); `None` once the runtime has stopped.
+    pub async fn dht_timings(&self) -> Option<Vec<DhtTiming>> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Command::DhtTimings { reply }).await.ok()?;
         rx.await.ok()
     }
 
