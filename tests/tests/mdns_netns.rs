@@ -24,7 +24,10 @@ struct Lan {
 impl Lan {
     /// Hosts `<prefix>-h1`, `<prefix>-h2`, … at 10.77.0.1, .2, … on a bridge in `<prefix>-hub`.
     fn new(n: usize) -> Self {
-        let prefix = format!("scmd{}", std::process::id());
+        // Tests run in parallel in one process: a counter keeps their namespaces apart.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n_lan = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("sc{n_lan}m{}", std::process::id());
         let hub = format!("{prefix}-hub");
         let mut lan = Self {
             prefix: prefix.clone(),
@@ -158,5 +161,82 @@ fn a_node_with_no_bootstrap_joins_the_super_node_it_finds_by_mdns() {
             .any(|m| m["id"] == second.id),
         "{a}"
     );
+    drop((first, second));
+}
+
+/// Runs `whatsup --home <home> --json <args>` inside host `i`; returns (success, stdout, stderr).
+fn whatsup_in(
+    lan: &Lan,
+    i: usize,
+    home: &std::path::Path,
+    args: &[&str],
+) -> (bool, String, String) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lan.hosts[i]])
+        .arg(scope_tests::whatsup_binary())
+        .arg("--home")
+        .arg(home)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+#[ignore = "needs root, iproute2 and curl: creates network namespaces"]
+fn a_client_with_no_gateway_finds_super_nodes_by_mdns_and_fails_over() {
+    let lan = Lan::new(3);
+    // Gateways on every interface, as a super-node serving its LAN runs them.
+    let args: Vec<String> = [
+        "--overlay-addr",
+        "0.0.0.0:3630",
+        "--gateway-addr",
+        "0.0.0.0:5851",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut first = Daemon::start_wrapped(&lan.exec(0), &args);
+    assert!(poll_until(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || lan.get(0, 5851, "/status")["joined"] == true
+    ));
+    let second = Daemon::start_wrapped(&lan.exec(1), &args);
+    assert!(poll_until(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || lan.get(1, 5851, "/status")["leaf_set"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|m| m["id"] == first.id))
+    ));
+    // Host 3 runs no super-node: the client finds both gateways by mDNS.
+    let home = std::env::temp_dir().join(format!("scope-mdns-client-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let (ok, out, err) = whatsup_in(&lan, 2, &home, &["init", "carol"]);
+    assert!(ok, "init with no --gateway: {out} {err}");
+    let (ok, out, err) = whatsup_in(&lan, 2, &home, &["profile", "show", "carol"]);
+    assert!(ok && out.contains("carol"), "{out} {err}");
+    // Remembered for the next runs, which then need not wait for mDNS.
+    let found = std::fs::read_to_string(home.join("gateways.txt")).unwrap_or_default();
+    eprintln!("gateways found by mDNS: {found:?}");
+    assert!(
+        found.contains("10.77.0.1") && found.contains("10.77.0.2"),
+        "{found}"
+    );
+    // A super-node dies: the next command goes to the other one, quickly and without error.
+    first.kill();
+    let started = std::time::Instant::now();
+    let (ok, out, err) = whatsup_in(&lan, 2, &home, &["profile", "show", "carol"]);
+    let took = started.elapsed();
+    eprintln!("command after the kill took {took:?}");
+    assert!(ok && out.contains("carol"), "after the kill: {out} {err}");
+    assert!(err.trim().is_empty(), "no user-visible error: {err}");
+    assert!(took < Duration::from_secs(2), "failover took {took:?}");
+    let _ = std::fs::remove_dir_all(&home);
     drop((first, second));
 }
