@@ -101,20 +101,10 @@ pub fn seal<T: Record>(
 /// not a well-formed, correctly signed record of type `T` made for this key.
 #[must_use]
 pub fn open<T: Record>(bytes: &[u8], dht_key: &Key) -> Option<Opened<T>> {
-    let envelope: Envelope = postcard::from_bytes(bytes).ok()?;
+    let (envelope, key) = verified(bytes, dht_key)?;
     if envelope.kind != T::KIND {
         return None;
     }
-    let key = VerifyingKey::from_bytes(&envelope.key).ok()?;
-    let sig = Signature::from_slice(&envelope.sig).ok()?;
-    let signed = signed_bytes(
-        dht_key,
-        &envelope.author,
-        &envelope.key,
-        &envelope.kind,
-        &envelope.body,
-    );
-    key.verify_strict(&signed, &sig).ok()?;
     let body = postcard::from_bytes(&envelope.body).ok()?;
     Some(Opened {
         author: envelope.author,
@@ -128,6 +118,12 @@ pub fn open<T: Record>(bytes: &[u8], dht_key: &Key) -> Option<Opened<T>> {
 /// whatever its kind (to find one's own values to refresh).
 #[must_use]
 pub fn signer(bytes: &[u8], dht_key: &Key) -> Option<(String, VerifyingKey)> {
+    verified(bytes, dht_key).map(|(envelope, key)| (envelope.author, key))
+}
+
+/// The envelope of untrusted `bytes` and its signer's key, if its signature over `dht_key`
+/// and every field checks out.
+fn verified(bytes: &[u8], dht_key: &Key) -> Option<(Envelope, VerifyingKey)> {
     let envelope: Envelope = postcard::from_bytes(bytes).ok()?;
     let key = VerifyingKey::from_bytes(&envelope.key).ok()?;
     let sig = Signature::from_slice(&envelope.sig).ok()?;
@@ -139,7 +135,7 @@ pub fn signer(bytes: &[u8], dht_key: &Key) -> Option<(String, VerifyingKey)> {
         &envelope.body,
     );
     key.verify_strict(&signed, &sig).ok()?;
-    Some((envelope.author, key))
+    Some((envelope, key))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::api::{DhtError, GetReq, Outcome};
 use super::placement::node_id;
 use super::wire::{Msg, WireValue};
 use super::write::Request;
-use super::{Deadline, Dht, ReqId, Sent};
+use super::{Dht, ReqId, Sent};
 use crate::overlay::NodeInfo;
 use crate::store::{DhtKey, Page, StoreError, ValueDetails};
 
@@ -24,16 +24,7 @@ impl Dht {
     pub fn get(&mut self, now: Instant, req: GetReq) -> ReqId {
         let id = self.fresh_id();
         self.route_get(id, &req);
-        self.writes
-            .requests
-            .insert(id, Request::Get { req, attempt: 1 });
-        self.at(
-            now + self.config.request_timeout,
-            Deadline::Request {
-                req: id,
-                attempt: 1,
-            },
-        );
+        self.track(now, id, Request::Get { req, attempt: 1 });
         ReqId(id)
     }
 

@@ -130,9 +130,13 @@ impl Dht {
             return ReqId(id);
         }
         self.lookup(node_id(body.key()), id);
-        self.writes
-            .requests
-            .insert(id, Request::Write { body, attempt: 1 });
+        self.track(now, id, Request::Write { body, attempt: 1 });
+        ReqId(id)
+    }
+
+    /// Keeps a request sent for its first attempt, with the deadline that retries it.
+    pub(super) fn track(&mut self, now: Instant, id: u64, request: Request) {
+        self.writes.requests.insert(id, request);
         self.at(
             now + self.config.request_timeout,
             Deadline::Request {
@@ -140,7 +144,6 @@ impl Dht {
                 attempt: 1,
             },
         );
-        ReqId(id)
     }
 
     // ---- origin side ---------------------------------------------------------------------
