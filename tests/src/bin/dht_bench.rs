@@ -7,20 +7,25 @@
 //! 4. if `dhtnode` is installed, the OpenDHT anchor (`/work/shared/anchors/dht/run.sh`, run
 //!    from a copy) in the same run.
 //!
+//! `dht_bench throughput` runs phase 1 only (for profiling).
+//!
 //! Run with a release daemon: `cargo build --release -p scope-node -p scope-tests --bin
 //! dht_bench && SCOPE_NODE_BIN=target/release/scope-node target/release/dht_bench`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use rand::Rng as _;
 use scope_node::store::{DhtKey, Op, PutRequest, Store, StoreLimits};
+use scope_tests::load::{self, LoadResult};
 use scope_tests::rpc::Rpc;
 use scope_tests::start_overlay;
+
+use scope_node::gateway::opendht::{Get, Key, Put, Ttl};
+use scope_node::gateway::{Request, Response};
 
 const CLIENTS: usize = 64;
 const PHASE: Duration = Duration::from_secs(10);
@@ -28,6 +33,9 @@ const PRELOAD: usize = 2000;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("throughput") {
+        return throughput();
+    }
     let values: usize = args
         .get(1)
         .and_then(|a| a.parse().ok())
@@ -51,65 +59,52 @@ fn throughput() -> anyhow::Result<()> {
             bail!("preload put {i}: {status:?}");
         }
     }
-    let gets = run_clients(gw, |rpc, rng| {
-        let k = keys[rng.random_range(0..keys.len())];
-        rpc.get(gw, &k).is_ok_and(|v| !v.is_empty())
-    });
+    let pids: Vec<u32> = nodes.iter().map(scope_tests::Daemon::pid).collect();
+    let cpu = Cpu::start(&pids);
+    let keys = std::sync::Arc::new(keys);
+    let pick = keys.clone();
+    let gets = load::run(
+        gw,
+        CLIENTS,
+        PHASE,
+        move |_, _| get_request(&pick[rand::rng().random_range(0..pick.len())]),
+        |r| matches!(r, Response::Get(g) if !g.values.is_empty()),
+    )?;
     report("8 nodes, 64 clients, get", &gets);
-    let puts = run_clients(gw, |rpc, rng| {
-        let k: [u8; 20] = rng.random();
-        rpc.put(gw, &k, &[9u8; 100], 3600) == Ok(0)
-    });
+    cpu.report(gets.lat_us.len());
+    let cpu = Cpu::start(&pids);
+    let puts = load::run(
+        gw,
+        CLIENTS,
+        PHASE,
+        |_, _| put_request(&rand::rng().random::<[u8; 20]>()),
+        |r| matches!(r, Response::Status(s) if s.code() == 0),
+    )?;
     report("8 nodes, 64 clients, put (100 B)", &puts);
+    cpu.report(puts.lat_us.len());
     let rss = rss_kib(nodes[0].pid()).unwrap_or(0);
     println!("node 0 RSS after the run: {:.1} MiB", rss as f64 / 1024.0);
     Ok(())
 }
 
-/// Latencies (µs) of successful calls and the failure count over one phase.
-struct Phase {
-    lat_us: Vec<u64>,
-    failed: usize,
-    took: Duration,
+/// `get(key, maxvals 100)`.
+fn get_request(key: &[u8; 20]) -> Request {
+    Request::Get(Get {
+        key: Key::new(key.to_vec()).unwrap_or_else(|_| unreachable!("20-byte key")),
+        maxvals: 100,
+        placemark: Vec::new(),
+        application: "dht_bench".into(),
+    })
 }
 
-fn run_clients(
-    _gw: SocketAddr,
-    op: impl Fn(&Rpc, &mut rand::rngs::ThreadRng) -> bool + Sync,
-) -> Phase {
-    let stop = AtomicBool::new(false);
-    let started = Instant::now();
-    let results: Vec<(Vec<u64>, usize)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..CLIENTS)
-            .map(|_| {
-                let (op, stop) = (&op, &stop);
-                s.spawn(move || {
-                    let (rpc, mut rng) = (Rpc::new(), rand::rng());
-                    let (mut lat, mut failed) = (Vec::new(), 0);
-                    while !stop.load(Ordering::Relaxed) {
-                        let t = Instant::now();
-                        if op(&rpc, &mut rng) {
-                            lat.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-                        } else {
-                            failed += 1;
-                        }
-                    }
-                    (lat, failed)
-                })
-            })
-            .collect();
-        std::thread::sleep(PHASE);
-        stop.store(true, Ordering::Relaxed);
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    let took = started.elapsed();
-    let mut lat_us: Vec<u64> = results.iter().flat_map(|r| r.0.iter().copied()).collect();
-    lat_us.sort_unstable();
-    Phase {
-        lat_us,
-        failed: results.iter().map(|r| r.1).sum(),
-        took,
-    }
+/// `put(key, 100 B, ttl 3600)`.
+fn put_request(key: &[u8; 20]) -> Request {
+    Request::Put(Put {
+        key: Key::new(key.to_vec()).unwrap_or_else(|_| unreachable!("20-byte key")),
+        value: vec![9u8; 100],
+        ttl: Ttl::from_wire(3600).unwrap_or_else(|_| unreachable!("valid ttl")),
+        application: "dht_bench".into(),
+    })
 }
 
 fn pct(sorted: &[u64], p: f64) -> f64 {
@@ -120,7 +115,7 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
 }
 
-fn report(what: &str, p: &Phase) {
+fn report(what: &str, p: &LoadResult) {
     println!(
         "{what}: {:.0} ops/s, p50 {:.2} ms, p99 {:.2} ms ({} ok, {} failed, {:.1} s)",
         p.lat_us.len() as f64 / p.took.as_secs_f64(),
@@ -238,6 +233,57 @@ fn opendht() -> anyhow::Result<()> {
 }
 
 /// Resident set size of process `pid` in KiB.
+/// CPU time (user + system) spent by the nodes and by this client over one phase, so the
+/// cost per operation can be read even when other work shares the machine.
+struct Cpu {
+    pids: Vec<u32>,
+    nodes: Vec<u64>,
+    client: u64,
+}
+
+impl Cpu {
+    fn start(pids: &[u32]) -> Cpu {
+        Cpu {
+            pids: pids.to_vec(),
+            nodes: pids.iter().map(|p| cpu_ticks(*p).unwrap_or(0)).collect(),
+            client: cpu_ticks(std::process::id()).unwrap_or(0),
+        }
+    }
+
+    /// Prints µs of CPU per operation: the gateway node, the other nodes, and the client.
+    fn report(&self, ops: usize) {
+        let tick_us = 1_000_000.0 / 100.0;
+        let per_op = |ticks: u64| ticks as f64 * tick_us / ops.max(1) as f64;
+        let spent: Vec<u64> = self
+            .pids
+            .iter()
+            .zip(&self.nodes)
+            .map(|(p, before)| cpu_ticks(*p).unwrap_or(*before).saturating_sub(*before))
+            .collect();
+        let others: u64 = spent.iter().skip(1).sum();
+        let client = cpu_ticks(std::process::id())
+            .unwrap_or(self.client)
+            .saturating_sub(self.client);
+        let gateway = spent.first().copied().unwrap_or(0);
+        println!(
+            "  CPU per op: gateway node {:.0} µs (one node alone on 2 cores: {:.0} ops/s), other 7 nodes {:.0} µs, 64 clients {:.0} µs",
+            per_op(gateway),
+            2_000_000.0 / per_op(gateway).max(1.0),
+            per_op(others),
+            per_op(client)
+        );
+    }
+}
+
+/// utime + stime of a process, in clock ticks (100 per second on Linux).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = text.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
 fn rss_kib(pid: u32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = text.lines().find(|l| l.starts_with("VmRSS:"))?;
