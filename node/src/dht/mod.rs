@@ -466,7 +466,7 @@ impl Dht {
                 return;
             }
         };
-        if routed != msg.is_routed() {
+        if !msg.may_arrive(routed) {
             self.metrics.dropped_malformed += 1;
             return;
         }
