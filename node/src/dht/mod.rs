@@ -466,7 +466,7 @@ impl Dht {
                 return;
             }
         };
-        if !msg.may_arrive(routed) {
+        if routed != msg.is_routed() {
             self.metrics.dropped_malformed += 1;
             return;
         }

@@ -2,8 +2,8 @@
 //!
 //! Every message fits one overlay payload: routed ones ([`Msg::Get`], [`Msg::Subscribe`]) stay
 //! under [`MAX_ROUTED_PAYLOAD`], direct ones under [`MAX_DIRECT_PAYLOAD`]. A put carries a value
-//! of up to 1,024 bytes: a write that fits a routed payload is routed to its root like a get,
-//! a larger one is sent directly to the root found by a lookup. Decoding is bounded (input length, list lengths, byte
+//! of up to 1,024 bytes and so does not fit a routed payload with its header; it is sent directly
+//! to the root found by a lookup instead. Decoding is bounded (input length, list lengths, byte
 //! fields) and never panics: anything wrong is a [`DecodeError`] and the caller counts a drop.
 
 use std::net::IpAddr;
@@ -438,14 +438,6 @@ impl Msg {
                 | Msg::ChunkGet { .. }
                 | Msg::ChunkPut { copy: false, .. }
         )
-    }
-
-    /// Whether this message may arrive routed (`routed`) or direct. A write travels either
-    /// way: routed to its root when it fits a routed payload, else directly to the root a
-    /// lookup found.
-    #[must_use]
-    pub fn may_arrive(&self, routed: bool) -> bool {
-        matches!(self, Msg::Write { .. }) || self.is_routed() == routed
     }
 
     /// The payload limit for this message: routed messages are smaller.

@@ -2,8 +2,7 @@
 //! commit that every store write goes through.
 //!
 //! ```text
-//! origin ──Write, routed──▶ root          (a write that fits a routed payload: most of them)
-//! origin ──Lookup(key)──▶ overlay ──root──▶ origin ──Write──▶ root   (a larger value)
+//! origin ──Lookup(key)──▶ overlay ──root──▶ origin ──Write──▶ root
 //! root: stage → group commit → Replicate ──▶ r − 1 replicas: stage → commit → ReplicaAck ──▶ root
 //! root ──WriteReply(status)──▶ origin   (after the first ReplicaAck; at once with no neighbours)
 //! ```
@@ -130,27 +129,9 @@ impl Dht {
             self.finish(id, Outcome::Write(Err(DhtError::Invalid(why))));
             return ReqId(id);
         }
-        self.send_write(id, &body);
+        self.lookup(node_id(body.key()), id);
         self.track(now, id, Request::Write { body, attempt: 1 });
         ReqId(id)
-    }
-
-    /// Sends a write towards its root: routed in one message when it fits a routed payload
-    /// (one round trip and four datagrams fewer than a lookup first), else by a lookup and a
-    /// direct send to the root it finds.
-    fn send_write(&mut self, req: u64, body: &WriteBody) {
-        let key = node_id(body.key());
-        let msg = Msg::Write {
-            req,
-            body: body.clone(),
-        };
-        match super::wire::encode(&msg) {
-            Ok(bytes) if bytes.len() <= crate::overlay::wire::MAX_ROUTED_PAYLOAD => {
-                self.commands
-                    .push_back(super::DhtCommand::RoutePayload { key, bytes });
-            }
-            _ => self.lookup(key, req),
-        }
     }
 
     /// Keeps a request sent for its first attempt, with the deadline that retries it.
@@ -215,10 +196,10 @@ impl Dht {
         }
         match self.writes.requests.get(&req) {
             Some(Request::Write { body, .. }) => {
-                let body = body.clone();
+                let (key, body) = (node_id(body.key()), body.clone());
                 match to {
                     Some(to) => self.send_direct(to, &Msg::Write { req, body }, Sent::Write(req)),
-                    None => self.send_write(req, &body),
+                    None => self.lookup(key, req),
                 }
             }
             Some(Request::Get { req: get, .. }) => {
