@@ -245,6 +245,10 @@ impl Driver {
     /// and finished request. Polling the DHT commits its staged writes first, so no
     /// acknowledgement leaves before its write is durable.
     async fn flush(&mut self) {
+        // Hop acknowledgements and pongs for the datagrams just handled go out before the DHT
+        // commits: a group commit waits for an fsync, and a peer whose ack waited behind it
+        // would time out, retransmit and, under load, suspect this node of having failed.
+        self.send_transmits().await;
         let mut others = Vec::new();
         self.dht.pump(now(), &mut self.node, |ev| others.push(ev));
         for event in others {
@@ -256,6 +260,11 @@ impl Driver {
                 let _ = reply.send(result);
             }
         }
+        self.send_transmits().await;
+    }
+
+    /// Sends every datagram the node has queued.
+    async fn send_transmits(&mut self) {
         while let Some(t) = self.node.poll_transmit() {
             if let Err(e) = self.socket.send_to(&t.payload, t.dst).await {
                 // A send can fail for one destination (unreachable network, full buffer); the
