@@ -76,8 +76,17 @@ impl Dht {
         let mut bits = HashMap::new();
         for (peer, range) in self.place.repair_partners() {
             for kind in [ItemKind::Values, ItemKind::Chunks] {
-                let b = self.send_digest(ms, peer, kind, range);
+                let b = self.send_digest(ms, peer, kind, range, false);
                 bits.insert((kind, range), b);
+            }
+        }
+        // Items held for keys this node no longer replicates go to the nodes that now do.
+        for (range, holders) in self.place.handoff_arcs() {
+            for kind in [ItemKind::Values, ItemKind::Chunks] {
+                for &peer in &holders {
+                    let b = self.send_digest(ms, peer, kind, range, true);
+                    bits.insert((kind, range), b);
+                }
             }
         }
         // Arcs no longer shared are forgotten.
@@ -85,8 +94,16 @@ impl Dht {
     }
 
     /// Sends the digest of `range` to `peer` (as several messages when it has more than
-    /// [`MAX_BUCKETS`] non-empty buckets); returns the bits used.
-    fn send_digest(&mut self, ms: u64, peer: NodeInfo, kind: ItemKind, range: KeyRange) -> u8 {
+    /// [`MAX_BUCKETS`] non-empty buckets); returns the bits used. An empty digest is sent only
+    /// for values of a shared arc (`handoff` false), so the partner offers what it has.
+    fn send_digest(
+        &mut self,
+        ms: u64,
+        peer: NodeInfo,
+        kind: ItemKind,
+        range: KeyRange,
+        handoff: bool,
+    ) -> u8 {
         let mut bits = self
             .repair
             .bits
@@ -103,8 +120,8 @@ impl Dht {
             layout = Layout::new(range, bits);
             buckets = self.store.repair_digest(kind, ms, layout);
         }
-        if kind == ItemKind::Chunks && buckets.is_empty() {
-            // Nothing to offer; the partner's own digest brings us what it has.
+        if (handoff || kind == ItemKind::Chunks) && buckets.is_empty() {
+            // Nothing to offer; a partner's own digest brings us what it has.
             return bits;
         }
         let end = layout.buckets();
@@ -291,8 +308,10 @@ impl Dht {
             .map(Summary::from)
             .filter(|s| arc.contains(s.entry.key))
             .collect();
-        let d = diff(&local, &remote);
+        let mut d = diff(&local, &remote);
         self.push_items(ms, from, kind, &d.send);
+        // In a handoff the arc is not ours: do not fetch what we would not keep.
+        d.fetch.retain(|e| self.place.responsible(e.key));
         for part in d.fetch.chunks(MAX_WANT) {
             let msg = Msg::Want {
                 kind: WireKind::from(kind),

@@ -41,9 +41,9 @@ use super::ring::KeyRange;
 pub const TOMBSTONE: u64 = 1 << 63;
 /// Most bucket bits a digest may use (4,096 buckets): bounds the memory of one cached digest.
 pub const MAX_BUCKET_BITS: u8 = 12;
-/// Cached digests kept (a few partners × two kinds × both directions, with room to spare);
+/// Cached digests kept (partners and handoff arcs × two kinds × both directions, with room);
 /// the least recently used is dropped beyond this.
-const MAX_CACHES: usize = 32;
+const MAX_CACHES: usize = 64;
 
 /// Which items an index or a repair exchange is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
