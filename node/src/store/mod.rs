@@ -124,24 +124,28 @@ impl Store {
             index: Mutex::new(Indexes::default()),
         };
         store.write(|_| Ok(()))?;
+        // A record or chunk that does not decode is left out (reading it fails the same way
+        // later) rather than refusing to open the whole store over it.
         let mut idx = Indexes::default();
         let txn = store.read()?;
         for entry in txn.open_table(ITEMS)?.iter()? {
             let (k, v) = entry?;
-            let (expiry, tomb) = Record::decode_summary(v.value())?;
-            let id = ItemId::from_bytes(k.value())?;
-            idx.values
-                .set(Entry::of_item(&id), Some(digest::meta(expiry, tomb)));
+            if let (Ok((expiry, tomb)), Ok(id)) = (
+                Record::decode_summary(v.value()),
+                ItemId::from_bytes(k.value()),
+            ) {
+                idx.values
+                    .set(Entry::of_item(&id), Some(digest::meta(expiry, tomb)));
+            }
         }
         for entry in txn.open_table(CHUNKS)?.iter()? {
             let (k, v) = entry?;
-            let hash: Hash = k
-                .value()
-                .try_into()
-                .map_err(|_| StoreError::Corrupt("chunk key"))?;
-            let expiry = chunk::decode_chunk(v.value())?.0;
-            idx.chunks
-                .set(Entry::of_chunk(&hash), Some(digest::meta(expiry, false)));
+            if let (Ok(hash), Ok((expiry, _))) =
+                (<Hash>::try_from(k.value()), chunk::decode_chunk(v.value()))
+            {
+                idx.chunks
+                    .set(Entry::of_chunk(&hash), Some(digest::meta(expiry, false)));
+            }
         }
         *store.indexes() = idx;
         Ok(store)
