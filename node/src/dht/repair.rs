@@ -343,13 +343,7 @@ impl Dht {
                     ) else {
                         continue;
                     };
-                    let msg = Msg::ChunkPut {
-                        token: 0,
-                        hash,
-                        expiry_ms,
-                        bytes,
-                        copy: true,
-                    };
+                    let msg = super::blob::chunk_copy(hash, expiry_ms, bytes);
                     self.send_direct(to, &msg, Sent::Other);
                 }
             }
