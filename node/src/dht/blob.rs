@@ -316,13 +316,7 @@ impl Dht {
 
     /// Root side: copies a stored chunk to the replica set.
     fn copy_chunk(&mut self, hash: Hash, expiry_ms: u64, bytes: Vec<u8>) {
-        let msg = Msg::ChunkPut {
-            token: 0,
-            hash,
-            expiry_ms,
-            bytes,
-            copy: true,
-        };
+        let msg = chunk_copy(hash, expiry_ms, bytes);
         for t in self.place.replica_targets(crate::store::DhtKey(hash)) {
             self.send_direct(t, &msg, Sent::Other);
         }
@@ -437,6 +431,17 @@ fn descend(stage: Stage, manifests: &[Vec<u8>]) -> Option<(Stage, usize, Vec<Has
         Stage::Manifests(level - 1)
     };
     Some((next, total, hashes))
+}
+
+/// A chunk as a root's (or a repairing peer's) copy to a replica: direct, not acknowledged.
+pub(super) fn chunk_copy(hash: Hash, expiry_ms: u64, bytes: Vec<u8>) -> Msg {
+    Msg::ChunkPut {
+        token: 0,
+        hash,
+        expiry_ms,
+        bytes,
+        copy: true,
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! does not fit a routed payload with its header) first looks up the root, then goes to it
 //! directly; the root commits it, copies it to the replicas and answers once at least one replica
 //! has committed too (`write.rs`). Replicas are repaired after leaf-set changes and periodically by
-//! exchanging bucket digests of the arcs two nodes share (`repair.rs`, `chunk_repair.rs`).
+//! exchanging bucket digests of the arcs two nodes share (`repair.rs`, values and chunks alike).
 //! Watches subscribe at the keys' roots and keep a local change log with a cursor (`watch.rs`);
 //! blobs are content-addressed chunks under a manifest tree (`blob.rs`). Wire format: [`wire`].
 //!
@@ -52,7 +52,6 @@
 
 mod api;
 mod blob;
-mod chunk_repair;
 mod config;
 mod get;
 pub mod placement;
@@ -481,9 +480,6 @@ impl Dht {
                 | Msg::Have { .. }
                 | Msg::Want { .. }
                 | Msg::Push { .. }
-                | Msg::ChunkDigest { .. }
-                | Msg::ChunkHave { .. }
-                | Msg::ChunkWant { .. }
         );
         if peer_msg && !verified {
             self.metrics.dropped_unverified += 1;
@@ -499,9 +495,6 @@ impl Dht {
             Msg::GetReply { .. } | Msg::WriteReply { .. } => self.on_origin_msg(now, msg),
             Msg::Digest { .. } | Msg::Have { .. } | Msg::Want { .. } | Msg::Push { .. } => {
                 self.on_repair_msg(now, from, msg);
-            }
-            Msg::ChunkDigest { .. } | Msg::ChunkHave { .. } | Msg::ChunkWant { .. } => {
-                self.on_chunk_repair_msg(now, from, msg);
             }
             Msg::Subscribe { .. } | Msg::Notify { .. } => self.on_watch_msg(now, from, msg),
             Msg::ChunkPut { .. }

@@ -125,6 +125,47 @@ impl Placement {
         out
     }
 
+    /// Arcs of keys this node is not responsible for, cut where their root changes, each with
+    /// the nodes that hold it now (its root first, as far as this node knows). A node keeps what
+    /// it stored until it expires; when joins move keys to closer nodes it offers them these
+    /// arcs in repair, so values it held (a lone node's, say) are handed over instead of being
+    /// kept from their new holders until the next write.
+    #[must_use]
+    pub fn handoff_arcs(&self) -> Vec<(KeyRange, Vec<NodeInfo>)> {
+        let n = self.ring.len();
+        if n <= self.r {
+            return Vec::new();
+        }
+        let r = isize::try_from(self.r).unwrap_or(4);
+        let mine_from = mid(self.at(-r), self.at(0));
+        let mine_to = mid(self.at(0), self.at(r));
+        if mine_from == mine_to {
+            return Vec::new();
+        }
+        // The rest of the ring, [mine_to, mine_from), cut at the midpoints between neighbours.
+        let rest = KeyRange::new(key_at(mine_to), key_at(mine_from));
+        let mut cuts: Vec<NodeId> = (0..n)
+            .map(|i| mid(self.ring[i].id, self.ring[(i + 1) % n].id))
+            .filter(|b| *b != mine_to && rest.contains(key_at(*b)))
+            .collect();
+        cuts.sort_by_key(|b| mine_to.cw_distance(b));
+        cuts.dedup();
+        let mut points = vec![mine_to];
+        points.extend(cuts);
+        points.push(mine_from);
+        points
+            .windows(2)
+            .map(|w| KeyRange::new(key_at(w[0]), key_at(w[1])))
+            .filter(|arc| arc.from != arc.to)
+            // A piece's start may tie between two nodes; its midpoint has the piece's root.
+            .map(|arc| {
+                let inside = key_at(mid(node_id(arc.from), node_id(arc.to)));
+                (arc, self.replica_targets(inside))
+            })
+            .filter(|(_, t)| !t.is_empty())
+            .collect()
+    }
+
     /// The arc this node shares with the member `k` positions away (|k| < r).
     fn shared_arc(&self, k: isize) -> KeyRange {
         let r = isize::try_from(self.r).unwrap_or(4);
@@ -218,6 +259,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn handoff_arcs_cover_the_keys_this_node_does_not_replicate() {
+        let ids: Vec<u8> = (0..12).map(|i| i * 20 + 3).collect();
+        for &me in &ids {
+            let others: Vec<u8> = ids.iter().copied().filter(|&x| x != me).collect();
+            let p = placement(me, &others, 4);
+            let arcs = p.handoff_arcs();
+            for b in 0..=255u8 {
+                let mut k = [0x55u8; 20];
+                k[0] = b;
+                let key = DhtKey(k);
+                let set = p.replica_set(key);
+                let mine = set.iter().any(|n| n.id == p.me.id);
+                let found: Vec<_> = arcs.iter().filter(|(a, _)| a.contains(key)).collect();
+                if mine {
+                    assert!(found.is_empty(), "me {me} key {b}: my own key handed off");
+                } else {
+                    assert_eq!(found.len(), 1, "me {me} key {b}: one arc");
+                    assert_eq!(
+                        found[0].1[0], set[0],
+                        "me {me} key {b}: offered to its root"
+                    );
+                }
+            }
+        }
+        assert!(placement(5, &[50, 100], 4).handoff_arcs().is_empty());
     }
 
     #[test]

@@ -12,20 +12,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::overlay::NodeInfo;
 use crate::overlay::wire::{MAX_DIRECT_PAYLOAD, MAX_ROUTED_PAYLOAD};
-use crate::store::{DhtKey, Hash, ItemId, ItemSummary, KeyRange, Payload, Record};
+use crate::store::{DhtKey, Entry, Hash, ItemId, ItemKind, KeyRange, Payload, Record, Summary};
 
 /// Version of the DHT message format; a message with another first byte is dropped.
-pub const DHT_WIRE_VERSION: u8 = 1;
-/// Most buckets in one repair digest (one datagram's worth).
+pub const DHT_WIRE_VERSION: u8 = 2;
+/// Most buckets in one [`Msg::Digest`] (one datagram's worth; a digest of more buckets is
+/// sent as several messages, each naming the span of bucket numbers it covers).
 pub const MAX_BUCKETS: usize = 64;
+/// Most bucket bits a digest may use (see [`crate::store::digest::MAX_BUCKET_BITS`]).
+pub const MAX_BUCKET_BITS: u8 = crate::store::digest::MAX_BUCKET_BITS;
 /// Most item summaries in one [`Msg::Have`].
-pub const MAX_SUMMARIES: usize = 12;
-/// Most item ids in one [`Msg::Want`].
-pub const MAX_WANT: usize = 16;
+pub const MAX_SUMMARIES: usize = 24;
+/// Most entries in one [`Msg::Want`].
+pub const MAX_WANT: usize = 32;
 /// Most values in one [`Msg::GetReply`].
 pub const MAX_PAGE_VALUES: usize = 64;
-/// Most chunk hashes in one [`Msg::ChunkHave`] or [`Msg::ChunkWant`].
-pub const MAX_CHUNK_HASHES: usize = 48;
 /// Longest byte field any message carries (a value, a blob chunk, a secret).
 pub const MAX_BYTES_FIELD: usize = 1100;
 
@@ -111,33 +112,80 @@ impl From<WireRecord> for Record {
     }
 }
 
-/// An item summary on the wire (repair).
+/// Which items a repair message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireSummary {
-    /// The item.
-    pub id: WireId,
-    /// Its expiry, unix ms.
-    pub expiry_ms: u64,
-    /// Whether it is a tombstone.
-    pub tombstone: bool,
+pub enum WireKind {
+    /// Values and tombstones.
+    Values,
+    /// Blob chunks.
+    Chunks,
 }
 
-impl From<ItemSummary> for WireSummary {
-    fn from(s: ItemSummary) -> Self {
-        WireSummary {
-            id: s.id.into(),
-            expiry_ms: s.expiry_ms,
-            tombstone: s.tombstone,
+impl From<ItemKind> for WireKind {
+    fn from(k: ItemKind) -> Self {
+        match k {
+            ItemKind::Values => WireKind::Values,
+            ItemKind::Chunks => WireKind::Chunks,
         }
     }
 }
 
-impl From<WireSummary> for ItemSummary {
+impl From<WireKind> for ItemKind {
+    fn from(k: WireKind) -> Self {
+        match k {
+            WireKind::Values => ItemKind::Values,
+            WireKind::Chunks => ItemKind::Chunks,
+        }
+    }
+}
+
+/// A repair entry (key and fingerprint, see [`Entry`]) on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireEntry {
+    /// The key.
+    pub key: [u8; 20],
+    /// The fingerprint, fixed width (it is uniformly random, a varint would only grow it).
+    pub fp: [u8; 8],
+}
+
+impl From<Entry> for WireEntry {
+    fn from(e: Entry) -> Self {
+        WireEntry {
+            key: e.key.0,
+            fp: e.fp().to_be_bytes(),
+        }
+    }
+}
+
+impl From<WireEntry> for Entry {
+    fn from(w: WireEntry) -> Self {
+        Entry::new(DhtKey(w.key), u64::from_be_bytes(w.fp))
+    }
+}
+
+/// An item summary on the wire (repair).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireSummary {
+    /// The item.
+    pub entry: WireEntry,
+    /// Expiry (unix ms) with the top bit set for a tombstone.
+    pub meta: u64,
+}
+
+impl From<Summary> for WireSummary {
+    fn from(s: Summary) -> Self {
+        WireSummary {
+            entry: s.entry.into(),
+            meta: s.meta,
+        }
+    }
+}
+
+impl From<WireSummary> for Summary {
     fn from(w: WireSummary) -> Self {
-        ItemSummary {
-            id: w.id.into(),
-            expiry_ms: w.expiry_ms,
-            tombstone: w.tombstone,
+        Summary {
+            entry: w.entry.into(),
+            meta: w.meta,
         }
     }
 }
@@ -285,34 +333,44 @@ pub enum Msg {
         /// Whether the replica stored it.
         ok: bool,
     },
-    /// Direct, repair: bucket digests of the arc both nodes replicate.
+    /// Direct, repair: bucket digests of the arc both nodes replicate, for the buckets
+    /// numbered `span.0 .. span.1` of the layout (arc, bits).
     Digest {
+        /// Values or chunks.
+        kind: WireKind,
         /// The shared arc.
         range: WireRange,
-        /// Bucket count (a power of two).
-        n: u16,
-        /// Non-empty buckets: (bucket, record count, truncated SHA-1 of its summaries).
-        buckets: Vec<(u16, u32, [u8; 8])>,
+        /// Bucket bits (at most [`MAX_BUCKET_BITS`]; clamped to the arc's width by both sides).
+        bits: u8,
+        /// The bucket numbers this message covers: every non-empty one in it is listed.
+        span: (u32, u32),
+        /// Non-empty buckets: (bucket, item count, XOR of summary hashes).
+        buckets: Vec<(u32, u32, [u8; 8])>,
     },
-    /// Direct, repair: the sender's summaries of one bucket with ids in `(after, upto]`.
+    /// Direct, repair: the sender's summaries of one bucket in the ring-order interval
+    /// `(after, upto]` of that bucket's sub-arc.
     Have {
+        /// Values or chunks.
+        kind: WireKind,
         /// The shared arc.
         range: WireRange,
-        /// Bucket count.
-        n: u16,
+        /// Bucket bits.
+        bits: u8,
         /// The bucket.
-        bucket: u16,
-        /// Exclusive lower id bound (`None`: from the start).
-        after: Option<WireId>,
-        /// Inclusive upper id bound (`None`: to the end).
-        upto: Option<WireId>,
-        /// The summaries, sorted by id.
+        bucket: u32,
+        /// Exclusive lower bound (`None`: from the start of the bucket).
+        after: Option<WireEntry>,
+        /// Inclusive upper bound (`None`: to the end of the bucket).
+        upto: Option<WireEntry>,
+        /// The summaries, in ring order.
         items: Vec<WireSummary>,
     },
-    /// Direct, repair: send me these records.
+    /// Direct, repair: send me these items (values as [`Msg::Push`], chunks as copies).
     Want {
+        /// Values or chunks.
+        kind: WireKind,
         /// The items wanted.
-        ids: Vec<WireId>,
+        entries: Vec<WireEntry>,
     },
     /// Direct, repair: a record the receiver lacks or holds an older version of.
     Push {
@@ -367,35 +425,6 @@ pub enum Msg {
         token: u64,
         /// The chunk's bytes.
         bytes: Option<Vec<u8>>,
-    },
-    /// Direct, chunk repair: bucket digests of the blob chunks in the shared arc.
-    ChunkDigest {
-        /// The shared arc.
-        range: WireRange,
-        /// Bucket count (a power of two).
-        n: u16,
-        /// Non-empty buckets: (bucket, chunk count, truncated SHA-1 of the sorted hashes).
-        buckets: Vec<(u16, u32, [u8; 8])>,
-    },
-    /// Direct, chunk repair: the sender's chunk hashes of one bucket in `(after, upto]`.
-    ChunkHave {
-        /// The shared arc.
-        range: WireRange,
-        /// Bucket count.
-        n: u16,
-        /// The bucket.
-        bucket: u16,
-        /// Exclusive lower bound (`None`: from the start).
-        after: Option<Hash>,
-        /// Inclusive upper bound (`None`: to the end).
-        upto: Option<Hash>,
-        /// The hashes, sorted.
-        hashes: Vec<Hash>,
-    },
-    /// Direct, chunk repair: send me these chunks.
-    ChunkWant {
-        /// The chunks wanted.
-        hashes: Vec<Hash>,
     },
 }
 
@@ -467,14 +496,27 @@ impl Msg {
                 WriteBody::Rm { secret, .. } => bytes_ok(secret),
             },
             Msg::Replicate { record, .. } | Msg::Push { record } => bytes_ok(&record.bytes),
-            Msg::Digest { buckets, .. } | Msg::ChunkDigest { buckets, .. } => {
-                buckets.len() <= MAX_BUCKETS
+            Msg::Digest {
+                bits,
+                span,
+                buckets,
+                ..
+            } => {
+                *bits <= MAX_BUCKET_BITS
+                    && span.0 <= span.1
+                    && span.1 <= 1u32 << *bits
+                    && buckets.len() <= MAX_BUCKETS
+                    && buckets.iter().all(|(b, _, _)| span.0 <= *b && *b < span.1)
             }
-            Msg::ChunkHave { hashes, .. } | Msg::ChunkWant { hashes } => {
-                hashes.len() <= MAX_CHUNK_HASHES
+            Msg::Have {
+                bits,
+                bucket,
+                items,
+                ..
+            } => {
+                *bits <= MAX_BUCKET_BITS && *bucket < 1u32 << *bits && items.len() <= MAX_SUMMARIES
             }
-            Msg::Have { items, .. } => items.len() <= MAX_SUMMARIES,
-            Msg::Want { ids } => ids.len() <= MAX_WANT,
+            Msg::Want { entries, .. } => entries.len() <= MAX_WANT,
             Msg::Notify {
                 change: WireChange::Put(v),
                 ..
@@ -582,19 +624,93 @@ mod tests {
 
     #[test]
     fn over_limit_lists_are_refused() {
-        let msg = Msg::Want {
-            ids: vec![
-                WireId {
-                    key: [0; 20],
-                    secret_hash: [0; 20],
-                    value_hash: [0; 20]
-                };
-                MAX_WANT + 1
-            ],
+        let entry = WireEntry {
+            key: [0; 20],
+            fp: [0; 8],
         };
-        let mut bytes = vec![DHT_WIRE_VERSION];
-        bytes.extend(postcard::to_allocvec(&msg).unwrap());
-        assert_eq!(decode(&bytes), Err(DecodeError::OverLimit));
+        let range = WireRange {
+            from: [0; 20],
+            to: [0; 20],
+        };
+        let bad = [
+            Msg::Want {
+                kind: WireKind::Values,
+                entries: vec![entry; MAX_WANT + 1],
+            },
+            Msg::Digest {
+                kind: WireKind::Values,
+                range,
+                bits: MAX_BUCKET_BITS + 1,
+                span: (0, 1),
+                buckets: Vec::new(),
+            },
+            Msg::Digest {
+                kind: WireKind::Chunks,
+                range,
+                bits: 2,
+                span: (0, 2),
+                buckets: vec![(3, 1, [0; 8])],
+            },
+            Msg::Have {
+                kind: WireKind::Values,
+                range,
+                bits: 2,
+                bucket: 4,
+                after: None,
+                upto: None,
+                items: Vec::new(),
+            },
+        ];
+        for msg in bad {
+            let mut bytes = vec![DHT_WIRE_VERSION];
+            bytes.extend(postcard::to_allocvec(&msg).unwrap());
+            assert_eq!(decode(&bytes), Err(DecodeError::OverLimit), "{msg:?}");
+        }
+    }
+
+    #[test]
+    fn largest_repair_messages_fit_a_datagram() {
+        let entry = WireEntry {
+            key: [0xff; 20],
+            fp: [0xff; 8],
+        };
+        let range = WireRange {
+            from: [0xff; 20],
+            to: [0xfe; 20],
+        };
+        let max = u32::from(u16::MAX);
+        let msgs = [
+            Msg::Digest {
+                kind: WireKind::Chunks,
+                range,
+                bits: MAX_BUCKET_BITS,
+                span: (0, 1 << MAX_BUCKET_BITS),
+                buckets: vec![((1 << MAX_BUCKET_BITS) - 1, max, [0xff; 8]); MAX_BUCKETS],
+            },
+            Msg::Have {
+                kind: WireKind::Values,
+                range,
+                bits: MAX_BUCKET_BITS,
+                bucket: (1 << MAX_BUCKET_BITS) - 1,
+                after: Some(entry),
+                upto: Some(entry),
+                items: vec![
+                    WireSummary {
+                        entry,
+                        meta: u64::MAX
+                    };
+                    MAX_SUMMARIES
+                ],
+            },
+            Msg::Want {
+                kind: WireKind::Values,
+                entries: vec![entry; MAX_WANT],
+            },
+        ];
+        for msg in msgs {
+            let bytes = encode(&msg).unwrap();
+            assert_eq!(decode(&bytes).unwrap(), msg);
+        }
     }
 
     proptest! {

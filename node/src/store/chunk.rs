@@ -7,6 +7,7 @@ use std::ops::Bound;
 
 use redb::{ReadOnlyTable, ReadableTable as _};
 
+use super::digest::{Entry, ItemKind, meta};
 use super::error::StoreError;
 use super::limits::{ITEM_OVERHEAD, StoreLimits};
 use super::ops::{ApplyOutcome, max_expiry};
@@ -88,6 +89,11 @@ impl Tables<'_> {
             .insert(hash.as_slice(), encode_chunk(bytes, expiry_ms).as_slice())?;
         self.expiry
             .insert(expiry_key(expiry_ms, TAG_CHUNK, hash).as_slice(), ())?;
+        self.changes.push((
+            ItemKind::Chunks,
+            Entry::of_chunk(hash),
+            Some(meta(expiry_ms, false)),
+        ));
         self.bump(META_CHUNKS, 1)?;
         self.bump(META_BYTES, chunk_cost(bytes.len()))?;
         Ok(ApplyOutcome::Stored)
@@ -107,6 +113,11 @@ impl Tables<'_> {
             .remove(expiry_key(old, TAG_CHUNK, hash).as_slice())?;
         self.expiry
             .insert(expiry_key(new, TAG_CHUNK, hash).as_slice(), ())?;
+        self.changes.push((
+            ItemKind::Chunks,
+            Entry::of_chunk(hash),
+            Some(meta(new, false)),
+        ));
         Ok(())
     }
 
@@ -120,6 +131,8 @@ impl Tables<'_> {
         drop(guard);
         self.expiry
             .remove(expiry_key(expiry, TAG_CHUNK, hash).as_slice())?;
+        self.changes
+            .push((ItemKind::Chunks, Entry::of_chunk(hash), None));
         self.bump(META_CHUNKS, -1)?;
         self.bump(META_BYTES, -cost)
     }

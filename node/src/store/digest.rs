@@ -1,170 +1,509 @@
-//! Compact digests of a key range, so two replicas find what differs and move only that.
+//! What the store holds, summarised in memory, and digests of key arcs built from that summary,
+//! so two replicas find what differs without reading or decoding a single record from disk.
 //!
-//! The protocol the DHT layer runs with these pieces:
+//! # Why in memory
 //!
-//! 1. Both sides compute [`RangeDigest`] of the same [`KeyRange`](super::KeyRange) with the same
-//!    bucket count (the range's records hashed into `2^bits` buckets by the top bits of the key).
-//! 2. [`RangeDigest::differing_buckets`] names the buckets whose count or hash differ.
-//! 3. For those buckets each side lists its [`ItemSummary`]s
-//!    ([`Store::summaries`](super::Store::summaries)); [`diff`] says which records to send and
-//!    which to fetch, and [`Store::records`](super::Store::records) reads them for the transfer.
+//! Replica repair compares, every round and with every partner, the arc of the ring two nodes
+//! share. Scanning and decoding every record of the arc in redb each time cost most of a
+//! loaded node's CPU. Instead the store keeps a [`SummaryIndex`] per kind of item (values and
+//! tombstones; blob chunks): one small [`Entry`] → expiry word per item, updated with every
+//! committed write and purge, and rebuilt from the tables once when the store opens.
 //!
-//! A summary is (id, expiry, tombstone?), so a TTL extension or a removal known to one side
-//! only shows as a difference too. Expired records are left out on both sides.
+//! # Buckets are sub-arcs
+//!
+//! A digest splits an arc `[from, to)` into at most `2^bits` buckets by the position of the key
+//! *within the arc* ([`Layout`]), so every bucket is itself a contiguous sub-arc: answering for
+//! one differing bucket reads only that sub-arc. A bucket's digest is (count, XOR of a 64-bit
+//! hash of each live summary), which does not depend on order. Digests are cached per layout and
+//! a write only invalidates the bucket holding its key, as does the first expiry in a bucket
+//! (`valid_until`); so a steady-state round costs O(buckets), not O(records).
+//!
+//! # The exchange built on it
+//!
+//! 1. Both sides compute [`SummaryIndex::digest`] of the same arc with the same bits.
+//! 2. For a bucket whose digest differs, one side lists its [`Summary`]s of that sub-arc
+//!    ([`SummaryIndex::summaries`]) in ring order; the other compares them with its own with
+//!    [`diff`], which says what to send and what to fetch.
+//!
+//! A summary is (entry, expiry, tombstone?), so a TTL extension or a removal known to one side
+//! only shows as a difference too. Expired items are left out on both sides.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
-use sha1::{Digest as _, Sha1};
+use super::record::{DhtKey, HASH_LEN, Hash, ItemId, be_u64};
+use super::ring::KeyRange;
 
-use super::record::{DhtKey, Hash, ItemId, Record};
-use super::write::newer;
+/// Flag bit of a summary's `meta` word: the item is a tombstone. The other bits are the
+/// expiry (unix ms), so comparing two `meta` words applies the store's rule for one identity:
+/// a tombstone beats a value, then the later expiry wins.
+pub const TOMBSTONE: u64 = 1 << 63;
+/// Most bucket bits a digest may use (4,096 buckets): bounds the memory of one cached digest.
+pub const MAX_BUCKET_BITS: u8 = 12;
+/// Cached digests kept (partners and handoff arcs × two kinds × both directions, with room);
+/// the least recently used is dropped beyond this.
+const MAX_CACHES: usize = 64;
 
-/// Most bucket bits a digest may use (65,536 buckets).
-pub const MAX_BUCKET_BITS: u8 = 16;
-
-/// What a replica exchanges about one record instead of the record itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ItemSummary {
-    /// The record's identity.
-    pub id: ItemId,
-    /// Its expiry, unix milliseconds.
-    pub expiry_ms: u64,
-    /// Whether it is a tombstone.
-    pub tombstone: bool,
+/// Which items an index or a repair exchange is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// Values and tombstones.
+    Values,
+    /// Blob chunks (keyed by their hash, never tombstones).
+    Chunks,
 }
 
-impl ItemSummary {
-    /// The summary of a record.
+/// The compact identity of an item in the summary index and in repair messages: its key and a
+/// 64-bit fingerprint of the rest of its identity (secret hash and value hash). 28 bytes with
+/// no padding, so the index stays small; items under one key are few, so a fingerprint finds
+/// the full identity with one short read of that key's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Entry {
+    /// The DHT key (a chunk's hash for chunks).
+    pub key: DhtKey,
+    /// Fingerprint, big-endian so the byte order is the numeric order.
+    fp: [u8; 8],
+}
+
+impl Entry {
+    /// An entry from its parts.
     #[must_use]
-    pub fn of(rec: &Record) -> ItemSummary {
-        ItemSummary {
-            id: rec.id,
-            expiry_ms: rec.expiry_ms,
-            tombstone: rec.is_tombstone(),
+    pub fn new(key: DhtKey, fp: u64) -> Entry {
+        Entry {
+            key,
+            fp: fp.to_be_bytes(),
         }
+    }
+
+    /// The entry of a value or tombstone.
+    #[must_use]
+    pub fn of_item(id: &ItemId) -> Entry {
+        Entry::new(id.key, fingerprint(id))
+    }
+
+    /// The entry of a blob chunk.
+    #[must_use]
+    pub fn of_chunk(hash: &Hash) -> Entry {
+        Entry::new(DhtKey(*hash), 0)
+    }
+
+    /// The fingerprint.
+    #[must_use]
+    pub fn fp(&self) -> u64 {
+        u64::from_be_bytes(self.fp)
+    }
+
+    /// Whether `id` is the item this entry names.
+    #[must_use]
+    pub fn matches(&self, id: &ItemId) -> bool {
+        id.key == self.key && fingerprint(id) == self.fp()
     }
 }
 
-/// Digest of one bucket: how many records and a SHA-1 over their summaries in scan order.
+/// Fingerprint of an item's secret and value hashes (both SHA-1 outputs, so their prefixes are
+/// already uniform; one is rotated so swapping them does not collide).
+#[must_use]
+pub fn fingerprint(id: &ItemId) -> u64 {
+    be_u64(&id.secret_hash[..8]).rotate_left(1) ^ be_u64(&id.value_hash[..8])
+}
+
+/// What a replica exchanges about one item instead of the item itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Summary {
+    /// The item.
+    pub entry: Entry,
+    /// Expiry in unix ms, with [`TOMBSTONE`] set for a tombstone.
+    pub meta: u64,
+}
+
+impl Summary {
+    /// Its expiry, unix ms.
+    #[must_use]
+    pub fn expiry_ms(&self) -> u64 {
+        self.meta & !TOMBSTONE
+    }
+
+    /// Whether it is a tombstone.
+    #[must_use]
+    pub fn tombstone(&self) -> bool {
+        self.meta & TOMBSTONE != 0
+    }
+}
+
+/// The `meta` word of an item.
+#[must_use]
+pub fn meta(expiry_ms: u64, tombstone: bool) -> u64 {
+    (expiry_ms & !TOMBSTONE) | if tombstone { TOMBSTONE } else { 0 }
+}
+
+/// Whether an item with this `meta` word is live at `now_ms`.
+fn live(meta: u64, now_ms: u64) -> bool {
+    now_ms < meta & !TOMBSTONE
+}
+
+// ---- 160-bit arithmetic on keys ------------------------------------------------------------
+
+/// `a - b` modulo 2^160.
+fn sub(a: &[u8; HASH_LEN], b: &[u8; HASH_LEN]) -> [u8; HASH_LEN] {
+    let mut out = [0u8; HASH_LEN];
+    let mut borrow = 0i16;
+    for i in (0..HASH_LEN).rev() {
+        let d = i16::from(a[i]) - i16::from(b[i]) - borrow;
+        borrow = i16::from(d < 0);
+        out[i] = d.rem_euclid(256) as u8;
+    }
+    out
+}
+
+/// `a + b` modulo 2^160.
+fn add(a: &[u8; HASH_LEN], b: &[u8; HASH_LEN]) -> [u8; HASH_LEN] {
+    let mut out = [0u8; HASH_LEN];
+    let mut carry = 0u16;
+    for i in (0..HASH_LEN).rev() {
+        let s = u16::from(a[i]) + u16::from(b[i]) + carry;
+        out[i] = (s & 0xff) as u8;
+        carry = s >> 8;
+    }
+    out
+}
+
+/// Bit `i` (0 = least significant) of a big-endian 160-bit number.
+fn bit(x: &[u8; HASH_LEN], i: u32) -> u32 {
+    let Ok(i) = usize::try_from(i) else { return 0 };
+    if i >= HASH_LEN * 8 {
+        return 0;
+    }
+    u32::from((x[HASH_LEN - 1 - i / 8] >> (i % 8)) & 1)
+}
+
+/// Number of significant bits of a 160-bit number.
+fn bit_len(x: &[u8; HASH_LEN]) -> u32 {
+    (0..HASH_LEN as u32 * 8)
+        .rev()
+        .find(|&i| bit(x, i) == 1)
+        .map_or(0, |i| i + 1)
+}
+
+/// `bits` bits of `x` starting at bit `shift`: `(x >> shift) mod 2^bits`.
+fn extract(x: &[u8; HASH_LEN], shift: u32, bits: u8) -> u32 {
+    (0..u32::from(bits)).fold(0, |acc, j| acc | (bit(x, shift + j) << j))
+}
+
+/// `v << shift` as a 160-bit number (bits beyond 160 dropped).
+fn place(v: u32, shift: u32) -> [u8; HASH_LEN] {
+    let mut out = [0u8; HASH_LEN];
+    for j in 0..32 {
+        let Ok(i) = usize::try_from(shift + j) else {
+            break;
+        };
+        if (v >> j) & 1 == 1 && i < HASH_LEN * 8 {
+            out[HASH_LEN - 1 - i / 8] |= 1 << (i % 8);
+        }
+    }
+    out
+}
+
+/// Orders two entries by ring position clockwise from `origin` (then fingerprint): the order
+/// summaries of an arc starting at `origin` are listed in.
+#[must_use]
+pub fn ring_cmp(origin: DhtKey, a: &Entry, b: &Entry) -> Ordering {
+    (sub(&a.key.0, &origin.0), a.fp).cmp(&(sub(&b.key.0, &origin.0), b.fp))
+}
+
+/// Whether `e` lies in the interval `(after, upto]` of ring order from `origin` (open ends
+/// when `None`).
+#[must_use]
+pub fn in_interval(origin: DhtKey, e: &Entry, after: Option<&Entry>, upto: Option<&Entry>) -> bool {
+    after.is_none_or(|a| ring_cmp(origin, e, a) == Ordering::Greater)
+        && upto.is_none_or(|u| ring_cmp(origin, e, u) != Ordering::Greater)
+}
+
+/// How an arc is cut into buckets: by the top `bits` significant bits of a key's offset from
+/// the arc's start, so each bucket is a contiguous sub-arc and both sides of an exchange cut the
+/// same arc the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The arc.
+    pub range: KeyRange,
+    /// Bucket bits actually used (the requested bits, clamped to the arc's width).
+    pub bits: u8,
+    /// Offset bits below the bucket number.
+    shift: u32,
+    /// The last non-empty bucket number (buckets above it lie past the arc's end).
+    last: u32,
+}
+
+impl Layout {
+    /// The layout of `range` with up to `bits` bucket bits (clamped to [`MAX_BUCKET_BITS`]
+    /// and to the arc's width, identically on every node).
+    #[must_use]
+    pub fn new(range: KeyRange, bits: u8) -> Layout {
+        // Largest offset on the arc: (to − from − 1) mod 2^160, all ones for the full ring.
+        let mut one = [0u8; HASH_LEN];
+        one[HASH_LEN - 1] = 1;
+        let top = sub(&sub(&range.to.0, &range.from.0), &one);
+        let len = bit_len(&top);
+        let bits = bits
+            .min(MAX_BUCKET_BITS)
+            .min(u8::try_from(len).unwrap_or(u8::MAX));
+        let shift = len - u32::from(bits);
+        Layout {
+            range,
+            bits,
+            shift,
+            last: extract(&top, shift, bits),
+        }
+    }
+
+    /// Number of buckets (bucket numbers are `0..buckets()`).
+    #[must_use]
+    pub fn buckets(&self) -> u32 {
+        self.last + 1
+    }
+
+    /// The bucket of `key`, if it lies on the arc.
+    #[must_use]
+    pub fn bucket(&self, key: DhtKey) -> Option<u32> {
+        self.range
+            .contains(key)
+            .then(|| extract(&sub(&key.0, &self.range.from.0), self.shift, self.bits))
+    }
+
+    /// The sub-arc of bucket `b`, if it is a bucket of this layout.
+    #[must_use]
+    pub fn arc(&self, b: u32) -> Option<KeyRange> {
+        if b > self.last {
+            return None;
+        }
+        let from = &self.range.from.0;
+        let start = DhtKey(add(from, &place(b, self.shift)));
+        let end = if b == self.last {
+            self.range.to
+        } else {
+            DhtKey(add(from, &place(b + 1, self.shift)))
+        };
+        Some(KeyRange::new(start, end))
+    }
+}
+
+/// Bucket bits for an arc holding about `count` items, aiming at `per_bucket` per bucket.
+#[must_use]
+pub fn bits_for(count: usize, per_bucket: usize) -> u8 {
+    let buckets = count.div_ceil(per_bucket.max(1)).max(1).next_power_of_two();
+    u8::try_from(buckets.trailing_zeros())
+        .unwrap_or(MAX_BUCKET_BITS)
+        .min(MAX_BUCKET_BITS)
+}
+
+/// The digest of one bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BucketDigest {
-    /// Number of live records in the bucket.
+    /// Bucket number.
+    pub bucket: u32,
+    /// Live items in it.
     pub count: u32,
-    /// SHA-1 over the records' (id, expiry, tombstone flag); all zero for an empty bucket.
-    pub hash: Hash,
+    /// XOR of the items' summary hashes.
+    pub hash: u64,
 }
 
-/// The digest of a key range: one [`BucketDigest`] per bucket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RangeDigest {
-    /// Bucket bits used (the top `bits` bits of a key choose its bucket).
-    pub bits: u8,
-    /// The buckets, in bucket-number order; empty buckets are left out.
-    pub buckets: BTreeMap<u32, BucketDigest>,
+/// A cached bucket: its digest and until when no expiry can change it.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    count: u32,
+    hash: u64,
+    /// The earliest expiry among its live items (`u64::MAX` if none).
+    valid_until: u64,
 }
 
-/// The bucket of `key` with `bits` bucket bits: the top bits of the key.
-#[must_use]
-pub fn bucket_of(key: DhtKey, bits: u8) -> u32 {
-    let top = u32::from_be_bytes([key.0[0], key.0[1], key.0[2], key.0[3]]);
-    match bits.min(MAX_BUCKET_BITS) {
-        0 => 0,
-        b => top >> (32 - u32::from(b)),
+/// The cached digest of one layout; `None` cells are recomputed on the next use.
+#[derive(Debug)]
+struct Cache {
+    layout: Layout,
+    cells: Vec<Option<Cell>>,
+    used: u64,
+}
+
+/// One summary's contribution to its bucket's hash (SplitMix64 steps over its words: cheap, and
+/// fixed, so every node computes the same).
+fn summary_hash(e: &Entry, meta: u64) -> u64 {
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
+    let k = &e.key.0;
+    let words = [
+        be_u64(&k[0..8]),
+        be_u64(&k[8..16]),
+        be_u64(&k[16..20]),
+        e.fp(),
+        meta,
+    ];
+    words.iter().fold(0, |h, w| mix(h ^ w))
 }
 
-/// Builds a [`RangeDigest`] from records fed in scan order.
-pub(crate) struct DigestBuilder {
-    bits: u8,
-    open: BTreeMap<u32, (u32, Sha1)>,
+/// The in-memory summary of one kind of stored item: entry → `meta` word, for every item in
+/// the tables (expired ones too, until purged; reads filter them), plus cached digests.
+#[derive(Debug, Default)]
+pub struct SummaryIndex {
+    map: BTreeMap<Entry, u64>,
+    caches: Vec<Cache>,
+    uses: u64,
 }
 
-impl DigestBuilder {
-    /// A builder for `bits` bucket bits (clamped to [`MAX_BUCKET_BITS`]).
-    pub(crate) fn new(bits: u8) -> DigestBuilder {
-        DigestBuilder {
-            bits: bits.min(MAX_BUCKET_BITS),
-            open: BTreeMap::new(),
-        }
-    }
-
-    /// Adds one live record.
-    pub(crate) fn add(&mut self, s: &ItemSummary) {
-        let entry = self
-            .open
-            .entry(bucket_of(s.id.key, self.bits))
-            .or_insert_with(|| (0, Sha1::new()));
-        entry.0 = entry.0.saturating_add(1);
-        entry.1.update(s.id.to_bytes());
-        entry.1.update(s.expiry_ms.to_be_bytes());
-        entry.1.update([u8::from(s.tombstone)]);
-    }
-
-    /// The finished digest.
-    pub(crate) fn finish(self) -> RangeDigest {
-        let buckets = self
-            .open
-            .into_iter()
-            .map(|(b, (count, h))| {
-                (
-                    b,
-                    BucketDigest {
-                        count,
-                        hash: h.finalize().into(),
-                    },
-                )
-            })
-            .collect();
-        RangeDigest {
-            bits: self.bits,
-            buckets,
-        }
-    }
-}
-
-impl RangeDigest {
-    /// Buckets whose contents differ between `self` and `other` (a bucket present on one side
-    /// only differs too). Digests with different bit counts cannot be compared bucket by bucket,
-    /// so then every bucket either side has is reported.
+impl SummaryIndex {
+    /// Items held (including expired ones not purged yet).
     #[must_use]
-    pub fn differing_buckets(&self, other: &RangeDigest) -> Vec<u32> {
-        let mut out: Vec<u32> = self
-            .buckets
-            .keys()
-            .chain(other.buckets.keys())
-            .copied()
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        if self.bits == other.bits {
-            out.retain(|b| self.buckets.get(b) != other.buckets.get(b));
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Records that `entry` now has `meta` (`None`: it is gone), invalidating the cached
+    /// bucket that holds it.
+    pub fn set(&mut self, entry: Entry, meta: Option<u64>) {
+        match meta {
+            Some(m) => {
+                self.map.insert(entry, m);
+            }
+            None => {
+                self.map.remove(&entry);
+            }
+        }
+        for c in &mut self.caches {
+            if let Some(cell) = c
+                .layout
+                .bucket(entry.key)
+                .and_then(|b| c.cells.get_mut(usize::try_from(b).ok()?))
+            {
+                *cell = None;
+            }
+        }
+    }
+
+    /// The `meta` word of `entry`, if held and live at `now_ms`.
+    #[must_use]
+    pub fn get(&self, now_ms: u64, entry: &Entry) -> Option<u64> {
+        self.map.get(entry).copied().filter(|m| live(*m, now_ms))
+    }
+
+    /// Calls `f` for every item on `arc` in ring order from its start (expired ones too).
+    fn visit(map: &BTreeMap<Entry, u64>, arc: KeyRange, mut f: impl FnMut(&Entry, u64)) {
+        for (lo, hi) in arc.segments() {
+            let lower = Bound::Included(Entry::new(lo, 0));
+            let upper = hi.map_or(Bound::Unbounded, |h| Bound::Excluded(Entry::new(h, 0)));
+            for (e, m) in map.range((lower, upper)) {
+                f(e, *m);
+            }
+        }
+    }
+
+    /// The live summaries on `arc`, in ring order from its start.
+    #[must_use]
+    pub fn summaries(&self, now_ms: u64, arc: KeyRange) -> Vec<Summary> {
+        let mut out = Vec::new();
+        Self::visit(&self.map, arc, |e, m| {
+            if live(m, now_ms) {
+                out.push(Summary { entry: *e, meta: m });
+            }
+        });
+        out
+    }
+
+    /// The digest of every non-empty bucket of `layout` at `now_ms`, in bucket order. Buckets
+    /// untouched since the last call for this layout (and with nothing expired since) come from
+    /// the cache.
+    pub fn digest(&mut self, now_ms: u64, layout: Layout) -> Vec<BucketDigest> {
+        self.uses += 1;
+        let i = match self.caches.iter().position(|c| c.layout == layout) {
+            Some(i) => i,
+            None => {
+                if self.caches.len() >= MAX_CACHES
+                    && let Some(lru) = (0..self.caches.len()).min_by_key(|&i| self.caches[i].used)
+                {
+                    self.caches.swap_remove(lru);
+                }
+                let n = usize::try_from(layout.buckets()).unwrap_or(0);
+                self.caches.push(Cache {
+                    layout,
+                    cells: vec![None; n],
+                    used: 0,
+                });
+                self.caches.len() - 1
+            }
+        };
+        let (map, cache) = (&self.map, &mut self.caches[i]);
+        cache.used = self.uses;
+        let mut out = Vec::new();
+        for (b, slot) in (0u32..).zip(cache.cells.iter_mut()) {
+            let cell = match *slot {
+                Some(c) if now_ms < c.valid_until => c,
+                _ => {
+                    let c = compute(map, now_ms, layout.arc(b));
+                    *slot = Some(c);
+                    c
+                }
+            };
+            if cell.count > 0 {
+                out.push(BucketDigest {
+                    bucket: b,
+                    count: cell.count,
+                    hash: cell.hash,
+                });
+            }
         }
         out
     }
 }
 
+/// A bucket's digest from scratch.
+fn compute(map: &BTreeMap<Entry, u64>, now_ms: u64, arc: Option<KeyRange>) -> Cell {
+    let mut cell = Cell {
+        count: 0,
+        hash: 0,
+        valid_until: u64::MAX,
+    };
+    if let Some(arc) = arc {
+        SummaryIndex::visit(map, arc, |e, m| {
+            if live(m, now_ms) {
+                cell.count = cell.count.saturating_add(1);
+                cell.hash ^= summary_hash(e, m);
+                cell.valid_until = cell.valid_until.min(m & !TOMBSTONE);
+            }
+        });
+    }
+    cell
+}
+
 /// What to move after comparing summaries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SummaryDiff {
-    /// Records the local side should send: missing remotely, or newer here.
-    pub send: Vec<ItemId>,
-    /// Records the local side should fetch: missing here, or newer remotely.
-    pub fetch: Vec<ItemId>,
+    /// Items the local side should send: missing remotely, or newer here.
+    pub send: Vec<Entry>,
+    /// Items the local side should fetch: missing here, or newer remotely.
+    pub fetch: Vec<Entry>,
 }
 
-/// Compares local and remote summaries of the same buckets. For one identity a tombstone beats
-/// a value and otherwise the later expiry wins, which is the rule the store applies on insert.
+/// Compares local and remote summaries of the same interval. For one identity a tombstone
+/// beats a value and otherwise the later expiry wins, which is the rule the store applies on
+/// insert (it is the order of the `meta` words).
 #[must_use]
-pub fn diff(local: &[ItemSummary], remote: &[ItemSummary]) -> SummaryDiff {
-    let mut theirs: BTreeMap<ItemId, &ItemSummary> = remote.iter().map(|s| (s.id, s)).collect();
+pub fn diff(local: &[Summary], remote: &[Summary]) -> SummaryDiff {
+    let mut theirs: BTreeMap<Entry, u64> = remote.iter().map(|s| (s.entry, s.meta)).collect();
     let mut out = SummaryDiff::default();
     for mine in local {
-        match theirs.remove(&mine.id) {
-            None => out.send.push(mine.id),
-            Some(t) => match newer(mine.tombstone, mine.expiry_ms, t.tombstone, t.expiry_ms) {
-                Ordering::Greater => out.send.push(mine.id),
-                Ordering::Less => out.fetch.push(mine.id),
+        match theirs.remove(&mine.entry) {
+            None => out.send.push(mine.entry),
+            Some(t) => match mine.meta.cmp(&t) {
+                Ordering::Greater => out.send.push(mine.entry),
+                Ordering::Less => out.fetch.push(mine.entry),
                 Ordering::Equal => {}
             },
         }
@@ -176,42 +515,220 @@ pub fn diff(local: &[ItemSummary], remote: &[ItemSummary]) -> SummaryDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    fn summary(key: u8, expiry: u64, tombstone: bool) -> ItemSummary {
-        ItemSummary {
-            id: ItemId {
-                key: DhtKey([key; 20]),
-                secret_hash: [0; 20],
-                value_hash: [key; 20],
-            },
-            expiry_ms: expiry,
-            tombstone,
+    fn k(b: u8) -> DhtKey {
+        DhtKey([b; HASH_LEN])
+    }
+
+    fn e(b: u8, fp: u64) -> Entry {
+        Entry::new(k(b), fp)
+    }
+
+    /// The digest of `layout` computed from a plain list, no index, no cache.
+    fn scratch(items: &BTreeMap<Entry, u64>, now: u64, layout: Layout) -> Vec<BucketDigest> {
+        let mut out: BTreeMap<u32, BucketDigest> = BTreeMap::new();
+        for (en, m) in items {
+            let Some(b) = layout.bucket(en.key) else {
+                continue;
+            };
+            if !live(*m, now) {
+                continue;
+            }
+            let d = out.entry(b).or_insert(BucketDigest {
+                bucket: b,
+                count: 0,
+                hash: 0,
+            });
+            d.count += 1;
+            d.hash ^= summary_hash(en, *m);
+        }
+        out.into_values().collect()
+    }
+
+    #[test]
+    fn layout_buckets_are_contiguous_sub_arcs_covering_the_arc() {
+        for (from, to) in [(10u8, 200u8), (200, 30), (0, 0), (77, 77), (5, 6)] {
+            let range = KeyRange::new(k(from), k(to));
+            for bits in [0u8, 1, 3, 6, 12] {
+                let l = Layout::new(range, bits);
+                let mut prev = None;
+                for x in 0..=255u8 {
+                    // Walk the ring from `from` and check bucket numbers never decrease.
+                    let key = k(from.wrapping_add(x));
+                    let Some(b) = l.bucket(key) else {
+                        assert!(!range.contains(key));
+                        continue;
+                    };
+                    assert!(b < l.buckets());
+                    let arc = l.arc(b).unwrap();
+                    assert!(
+                        arc.contains(key),
+                        "{from}-{to} bits {bits} key {x} bucket {b}"
+                    );
+                    if let Some(p) = prev {
+                        assert!(b >= p, "buckets follow ring order");
+                    }
+                    prev = Some(b);
+                }
+            }
         }
     }
 
     #[test]
-    fn buckets_are_the_top_bits() {
-        let k = DhtKey([0b1010_0000; 20]);
-        assert_eq!(bucket_of(k, 0), 0);
-        assert_eq!(bucket_of(k, 3), 0b101);
-        assert_eq!(bucket_of(DhtKey::MAX, 16), 0xffff);
+    fn layout_uses_the_arcs_width_not_the_whole_key_space() {
+        // A narrow arc still gets its buckets, and buckets past its end do not exist.
+        let l = Layout::new(KeyRange::new(k(10), k(11)), 4);
+        assert_eq!(l.bits, 4);
+        assert!(l.buckets() > 8 && l.buckets() <= 16);
+        let full = Layout::new(KeyRange::FULL, 3);
+        assert_eq!(full.buckets(), 8);
+        assert_eq!(full.bucket(DhtKey::MAX), Some(7));
+        assert_eq!(full.arc(7).unwrap().to, DhtKey::MIN);
+        // A one-key arc has one bucket whatever the bits.
+        let mut a = [0u8; HASH_LEN];
+        a[HASH_LEN - 1] = 1;
+        let tiny = Layout::new(KeyRange::new(DhtKey::MIN, DhtKey(a)), 8);
+        assert_eq!((tiny.bits, tiny.buckets()), (0, 1));
+    }
+
+    #[test]
+    fn wrap_around_arc_lists_in_ring_order() {
+        let mut idx = SummaryIndex::default();
+        for b in [250u8, 3, 255, 1, 100] {
+            idx.set(e(b, 0), Some(meta(1_000, false)));
+        }
+        let got: Vec<u8> = idx
+            .summaries(0, KeyRange::new(k(240), k(50)))
+            .iter()
+            .map(|s| s.entry.key.0[0])
+            .collect();
+        assert_eq!(got, vec![250, 255, 1, 3]);
+        let mut sorted = idx.summaries(0, KeyRange::new(k(240), k(50)));
+        sorted.sort_by(|a, b| ring_cmp(k(240), &a.entry, &b.entry));
+        assert_eq!(sorted, idx.summaries(0, KeyRange::new(k(240), k(50))));
+        assert!(in_interval(
+            k(240),
+            &e(1, 0),
+            Some(&e(255, 0)),
+            Some(&e(3, 0))
+        ));
+        assert!(!in_interval(k(240), &e(250, 0), Some(&e(255, 0)), None));
+    }
+
+    #[test]
+    fn expiry_and_tombstones_show_in_digests() {
+        let range = KeyRange::new(k(0), k(200));
+        let layout = Layout::new(range, 2);
+        let mut a = SummaryIndex::default();
+        a.set(e(10, 1), Some(meta(1_000, false)));
+        a.set(e(20, 1), Some(meta(5_000, false)));
+        let before = a.digest(0, layout);
+        assert_eq!(before.iter().map(|d| d.count).sum::<u32>(), 2);
+        // The first item expires: the cached bucket is recomputed without it.
+        let later = a.digest(1_000, layout);
+        assert_eq!(later.iter().map(|d| d.count).sum::<u32>(), 1);
+        // A tombstone with the same expiry differs from the value.
+        let mut b = SummaryIndex::default();
+        b.set(e(20, 1), Some(meta(5_000, true)));
+        assert_ne!(b.digest(1_000, layout), later);
+        let d = diff(&a.summaries(1_000, range), &b.summaries(1_000, range));
+        assert_eq!((d.send.len(), d.fetch.len()), (0, 1), "the tombstone wins");
     }
 
     #[test]
     fn diff_prefers_tombstones_then_later_expiry() {
-        let local = [
-            summary(1, 10, false),
-            summary(2, 50, false),
-            summary(3, 10, false),
-        ];
+        let s = |b, exp, t| Summary {
+            entry: e(b, 0),
+            meta: meta(exp, t),
+        };
+        let local = [s(1, 10, false), s(2, 50, false), s(3, 10, false)];
         let remote = [
-            summary(1, 10, false),
-            summary(2, 40, false),
-            summary(3, 5, true),
-            summary(4, 1, false),
+            s(1, 10, false),
+            s(2, 40, false),
+            s(3, 5, true),
+            s(4, 1, false),
         ];
         let d = diff(&local, &remote);
-        assert_eq!(d.send, vec![local[1].id]);
-        assert_eq!(d.fetch, vec![local[2].id, remote[3].id]);
+        assert_eq!(d.send, vec![e(2, 0)]);
+        assert_eq!(d.fetch, vec![e(3, 0), e(4, 0)]);
+    }
+
+    #[test]
+    fn fingerprints_tell_items_of_one_key_apart() {
+        let id = |s: u8, v: u8| ItemId {
+            key: k(1),
+            secret_hash: [s; HASH_LEN],
+            value_hash: [v; HASH_LEN],
+        };
+        assert_ne!(Entry::of_item(&id(1, 2)), Entry::of_item(&id(2, 1)));
+        assert!(Entry::of_item(&id(3, 4)).matches(&id(3, 4)));
+        assert!(!Entry::of_item(&id(3, 4)).matches(&id(3, 5)));
+    }
+
+    proptest! {
+        /// Cached, incrementally invalidated digests equal digests computed from scratch,
+        /// through inserts, extensions, tombstones, deletions and time passing.
+        #[test]
+        fn incremental_digest_equals_recomputation(
+            ops in proptest::collection::vec((any::<u8>(), 0u64..4, 0u64..20, any::<bool>(), any::<bool>()), 1..200),
+            from in any::<u8>(),
+            to in any::<u8>(),
+            bits in 0u8..6,
+        ) {
+            let layout = Layout::new(KeyRange::new(k(from), k(to)), bits);
+            let mut idx = SummaryIndex::default();
+            let mut model: BTreeMap<Entry, u64> = BTreeMap::new();
+            let mut now = 0;
+            for (i, (key, fp, exp, tomb, remove)) in ops.into_iter().enumerate() {
+                let en = e(key, fp);
+                if remove {
+                    idx.set(en, None);
+                    model.remove(&en);
+                } else {
+                    let m = meta(now + exp, tomb);
+                    idx.set(en, Some(m));
+                    model.insert(en, m);
+                }
+                if i % 7 == 0 {
+                    now += 3;
+                    prop_assert_eq!(idx.digest(now, layout), scratch(&model, now, layout));
+                }
+            }
+            prop_assert_eq!(idx.digest(now, layout), scratch(&model, now, layout));
+        }
+    }
+
+    /// Memory per item of the index (run with `--ignored --nocapture`, alone: it reads RSS).
+    #[test]
+    #[ignore = "measures process memory"]
+    fn index_memory_per_million() {
+        fn rss_kib() -> u64 {
+            std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("VmRSS:"))
+                        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+                })
+                .unwrap_or(0)
+        }
+        let before = rss_kib();
+        let mut idx = SummaryIndex::default();
+        for i in 0u32..1_000_000 {
+            let id = ItemId {
+                key: DhtKey(super::super::record::sha1(&i.to_be_bytes())),
+                secret_hash: [0; HASH_LEN],
+                value_hash: super::super::record::sha1(&i.to_le_bytes()),
+            };
+            idx.set(Entry::of_item(&id), Some(meta(u64::from(i), false)));
+        }
+        let after = rss_kib();
+        println!(
+            "summary index: {} items, RSS +{} MiB ({} B per item)",
+            idx.len(),
+            (after - before) / 1024,
+            (after - before) * 1024 / 1_000_000
+        );
     }
 }

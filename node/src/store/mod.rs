@@ -44,11 +44,12 @@ mod tests;
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use redb::backends::InMemoryBackend;
-use redb::{Database, ReadTransaction, ReadableDatabase as _};
+use redb::{Database, ReadTransaction, ReadableDatabase as _, ReadableTable as _};
 
-pub use digest::{BucketDigest, ItemSummary, RangeDigest, SummaryDiff, bucket_of, diff};
+pub use digest::{BucketDigest, Entry, ItemKind, Layout, Summary, SummaryDiff, SummaryIndex, diff};
 pub use error::StoreError;
 pub use limits::{GET_ITEM_OVERHEAD, ITEM_OVERHEAD, MAX_TTL_SECS, StoreLimits};
 pub use ops::{ApplyOutcome, Op, OpOutcome, PutRequest, RemoveOutcome, RemoveRequest};
@@ -58,16 +59,36 @@ pub use record::{DhtKey, HASH_LEN, Hash, ItemId, Payload, Record, ZERO_HASH, sha
 pub use ring::KeyRange;
 pub use stats::StoreStats;
 
-use digest::DigestBuilder;
 use quota::Admission;
 use tables::{CHUNKS, ITEMS, ORDER, Tables, load};
 
+/// The in-memory summaries of both kinds of items (see [`digest`]).
+#[derive(Debug, Default)]
+struct Indexes {
+    values: SummaryIndex,
+    chunks: SummaryIndex,
+}
+
+impl Indexes {
+    fn of(&mut self, kind: ItemKind) -> &mut SummaryIndex {
+        match kind {
+            ItemKind::Values => &mut self.values,
+            ItemKind::Chunks => &mut self.chunks,
+        }
+    }
+}
+
 /// The node's store: one redb database file plus the limits it enforces.
 pub struct Store {
-    /// The database; all state lives in it, none in memory beside it.
+    /// The database; all durable state lives in it.
     db: Database,
     /// Limits checked on every write.
     limits: StoreLimits,
+    /// Held from the start of a write transaction until its changes are in `index`, so the
+    /// index sees committed changes in commit order.
+    writer: Mutex<()>,
+    /// Summaries of what the tables hold, for repair digests (derived state, rebuilt at open).
+    index: Mutex<Indexes>,
 }
 
 impl std::fmt::Debug for Store {
@@ -93,11 +114,49 @@ impl Store {
         )
     }
 
-    /// Creates any missing table, so readers never meet a missing one.
+    /// Creates any missing table, so readers never meet a missing one, and loads the summary
+    /// index from the tables.
     fn init(db: Database, limits: StoreLimits) -> Result<Store, StoreError> {
-        let store = Store { db, limits };
+        let store = Store {
+            db,
+            limits,
+            writer: Mutex::new(()),
+            index: Mutex::new(Indexes::default()),
+        };
         store.write(|_| Ok(()))?;
+        // A record or chunk that does not decode is left out (reading it fails the same way
+        // later) rather than refusing to open the whole store over it.
+        let mut idx = Indexes::default();
+        let txn = store.read()?;
+        for entry in txn.open_table(ITEMS)?.iter()? {
+            let (k, v) = entry?;
+            if let (Ok((expiry, tomb)), Ok(id)) = (
+                Record::decode_summary(v.value()),
+                ItemId::from_bytes(k.value()),
+            ) {
+                idx.values
+                    .set(Entry::of_item(&id), Some(digest::meta(expiry, tomb)));
+            }
+        }
+        for entry in txn.open_table(CHUNKS)?.iter()? {
+            let (k, v) = entry?;
+            if let (Ok(hash), Ok((expiry, _))) =
+                (<Hash>::try_from(k.value()), chunk::decode_chunk(v.value()))
+            {
+                idx.chunks
+                    .set(Entry::of_chunk(&hash), Some(digest::meta(expiry, false)));
+            }
+        }
+        *store.indexes() = idx;
         Ok(store)
+    }
+
+    /// The summary indexes (a poisoned lock is taken over: the index is only ever changed
+    /// whole, one `set` at a time).
+    fn indexes(&self) -> MutexGuard<'_, Indexes> {
+        self.index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The limits this store enforces.
@@ -111,12 +170,23 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Tables<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
+        let _writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let txn = self.db.begin_write()?;
-        let out = {
+        let (out, changes) = {
             let mut tables = Tables::open(&txn)?;
-            f(&mut tables)?
+            let out = f(&mut tables)?;
+            (out, std::mem::take(&mut tables.changes))
         };
         txn.commit()?;
+        if !changes.is_empty() {
+            let mut idx = self.indexes();
+            for (kind, entry, meta) in changes {
+                idx.of(kind).set(entry, meta);
+            }
+        }
         Ok(out)
     }
 
@@ -253,39 +323,45 @@ impl Store {
         Ok(out)
     }
 
-    /// The digest of `range` with `2^bits` buckets (see [`digest`]).
-    pub fn digest(
-        &self,
-        now_ms: u64,
-        range: KeyRange,
-        bits: u8,
-    ) -> Result<RangeDigest, StoreError> {
-        let items = self.read()?.open_table(ITEMS)?;
-        let mut builder = DigestBuilder::new(bits);
-        ring::scan(&items, now_ms, range, None, |r| {
-            builder.add(&ItemSummary::of(&r));
-            true
-        })?;
-        Ok(builder.finish())
+    /// The digest of `layout`'s non-empty buckets over the live items of `kind` (see
+    /// [`digest`]): from memory, and from cache for buckets unchanged since the last call.
+    pub fn repair_digest(&self, kind: ItemKind, now_ms: u64, layout: Layout) -> Vec<BucketDigest> {
+        self.indexes().of(kind).digest(now_ms, layout)
     }
 
-    /// Summaries of the live records in `range`, restricted to bucket `bucket.1` of a
-    /// `bucket.0`-bit digest if given; compare them with [`diff`].
-    pub fn summaries(
-        &self,
-        now_ms: u64,
-        range: KeyRange,
-        bucket: Option<(u8, u32)>,
-    ) -> Result<Vec<ItemSummary>, StoreError> {
+    /// The summaries of the live items of `kind` on `arc`, in ring order from its start (from
+    /// memory); compare them with [`diff`].
+    pub fn repair_summaries(&self, kind: ItemKind, now_ms: u64, arc: KeyRange) -> Vec<Summary> {
+        self.indexes().of(kind).summaries(now_ms, arc)
+    }
+
+    /// Items of `kind` held (including expired ones not purged yet).
+    pub fn item_count(&self, kind: ItemKind) -> usize {
+        self.indexes().of(kind).len()
+    }
+
+    /// The live records that these entries name (absent or expired ones are skipped), to send
+    /// to a replica after [`diff`]. Reads each entry's key and picks the fingerprint's match.
+    pub fn records_for(&self, now_ms: u64, entries: &[Entry]) -> Result<Vec<Record>, StoreError> {
         let items = self.read()?.open_table(ITEMS)?;
         let mut out = Vec::new();
-        ring::scan(&items, now_ms, range, None, |r| {
-            if bucket.is_none_or(|(bits, b)| bucket_of(r.id.key, bits) == b) {
-                out.push(ItemSummary::of(&r));
-            }
-            true
-        })?;
+        for e in entries {
+            ring::scan(&items, now_ms, KeyRange::single(e.key), None, |r| {
+                if e.matches(&r.id) {
+                    out.push(r);
+                }
+                true
+            })?;
+        }
         Ok(out)
+    }
+
+    /// The expiry of the live chunk `hash`, if held (from memory).
+    pub fn chunk_expiry(&self, now_ms: u64, hash: &Hash) -> Option<u64> {
+        self.indexes()
+            .chunks
+            .get(now_ms, &Entry::of_chunk(hash))
+            .map(|m| m & !digest::TOMBSTONE)
     }
 
     /// The live records with these identities (absent or expired ones are skipped), to send to

@@ -181,6 +181,21 @@ impl Record {
         out
     }
 
+    /// The expiry and tombstone flag of an encoded record, without copying its payload (for
+    /// loading the summary index when the store opens).
+    pub(crate) fn decode_summary(bytes: &[u8]) -> Result<(u64, bool), StoreError> {
+        let header = bytes
+            .get(..HEADER_LEN)
+            .ok_or(StoreError::Corrupt("record too short"))?;
+        if header[0] != VERSION {
+            return Err(StoreError::Corrupt("record version"));
+        }
+        match header[1] {
+            0 | 1 => Ok((be_u64(&header[2..10]), header[1] == 1)),
+            _ => Err(StoreError::Corrupt("record kind")),
+        }
+    }
+
     /// Decodes [`Record::encode`]; damaged bytes give [`StoreError::Corrupt`], never a panic.
     pub(crate) fn decode(id: ItemId, bytes: &[u8]) -> Result<Record, StoreError> {
         let (header, rest) = bytes

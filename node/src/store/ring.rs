@@ -33,6 +33,20 @@ impl KeyRange {
         KeyRange { from, to }
     }
 
+    /// The arc holding `key` alone.
+    #[must_use]
+    pub fn single(key: DhtKey) -> KeyRange {
+        let mut next = key.0;
+        for b in next.iter_mut().rev() {
+            let (v, overflow) = b.overflowing_add(1);
+            *b = v;
+            if !overflow {
+                break;
+            }
+        }
+        KeyRange::new(key, DhtKey(next))
+    }
+
     /// Whether `key` lies on the arc.
     #[must_use]
     pub fn contains(&self, key: DhtKey) -> bool {

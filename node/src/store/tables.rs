@@ -12,6 +12,7 @@
 
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
+use super::digest::{Entry, ItemKind};
 use super::error::StoreError;
 use super::record::{DhtKey, HASH_LEN, Hash, ID_LEN, ItemId, Record};
 
@@ -116,6 +117,10 @@ pub(crate) struct Tables<'t> {
     pub meta: Table<'t, &'static str, u64>,
     /// See [`CHUNKS`].
     pub chunks: Table<'t, &'static [u8], &'static [u8]>,
+    /// Every change to an item's or chunk's summary made in this transaction, in order
+    /// (`None`: deleted), applied to the in-memory [`SummaryIndex`](super::digest::SummaryIndex)
+    /// once the transaction commits.
+    pub changes: Vec<(ItemKind, Entry, Option<u64>)>,
 }
 
 impl<'t> Tables<'t> {
@@ -128,6 +133,7 @@ impl<'t> Tables<'t> {
             clients: txn.open_table(CLIENTS)?,
             meta: txn.open_table(META)?,
             chunks: txn.open_table(CHUNKS)?,
+            changes: Vec::new(),
         })
     }
 

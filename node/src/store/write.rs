@@ -2,10 +2,9 @@
 //! indexes and counters that goes with every change. All of it runs inside one write
 //! transaction, so the indexes and counters can never disagree with the items table.
 
-use std::cmp::Ordering;
-
 use redb::ReadableTable as _;
 
+use super::digest::{Entry, ItemKind, meta};
 use super::error::StoreError;
 use super::limits::StoreLimits;
 use super::ops::{ApplyOutcome, RemoveOutcome};
@@ -20,6 +19,11 @@ impl Tables<'_> {
         self.items.insert(id.as_slice(), rec.encode().as_slice())?;
         self.expiry
             .insert(expiry_key(rec.expiry_ms, TAG_ITEM, &id).as_slice(), ())?;
+        self.changes.push((
+            ItemKind::Values,
+            Entry::of_item(&rec.id),
+            Some(meta(rec.expiry_ms, rec.is_tombstone())),
+        ));
         if rec.is_tombstone() {
             self.bump(META_TOMBSTONES, 1)?;
         } else {
@@ -35,6 +39,8 @@ impl Tables<'_> {
         self.items.remove(id.as_slice())?;
         self.expiry
             .remove(expiry_key(rec.expiry_ms, TAG_ITEM, &id).as_slice())?;
+        self.changes
+            .push((ItemKind::Values, Entry::of_item(&rec.id), None));
         if rec.is_tombstone() {
             self.bump(META_TOMBSTONES, -1)?;
         } else {
@@ -55,6 +61,11 @@ impl Tables<'_> {
             .remove(expiry_key(old.expiry_ms, TAG_ITEM, &id).as_slice())?;
         self.expiry
             .insert(expiry_key(expiry_ms, TAG_ITEM, &id).as_slice(), ())?;
+        self.changes.push((
+            ItemKind::Values,
+            Entry::of_item(&old.id),
+            Some(meta(expiry_ms, old.is_tombstone())),
+        ));
         Ok(())
     }
 
@@ -160,10 +171,4 @@ impl Tables<'_> {
 /// A record cost as a signed delta (costs are far below `i64::MAX`).
 fn cost_delta(cost: u64) -> i64 {
     i64::try_from(cost).unwrap_or(i64::MAX)
-}
-
-/// Orders two records of one identity for replica exchange: tombstones beat values, then the
-/// later expiry wins.
-pub(crate) fn newer(a_tomb: bool, a_expiry: u64, b_tomb: bool, b_expiry: u64) -> Ordering {
-    a_tomb.cmp(&b_tomb).then(a_expiry.cmp(&b_expiry))
 }

@@ -1,6 +1,7 @@
 //! Scenario tests of the DHT over the in-crate harness, one file per concern.
 
 mod basic;
+mod bench;
 mod blobs;
 mod replicas;
 mod robustness;

@@ -123,3 +123,43 @@ fn a_tombstone_stops_a_stale_replica_from_resurrecting_a_value() {
     }
     assert!(get_all(&mut h, 5, k).is_empty());
 }
+
+/// A value put while its node was alone in the overlay is handed over on join like any other:
+/// within a couple of seconds of the joins, a get through every node returns it. The joins
+/// come close together, so by the lone node's first repair round it may no longer be among
+/// the key's r closest nodes, and shares no arc holding the key with anyone.
+#[test]
+fn a_value_put_by_a_lone_node_is_visible_everywhere_soon_after_joins() {
+    for (seed, joiners) in [(41u64, 3usize), (42, 5), (43, 7), (44, 4), (45, 6), (46, 7)] {
+        let mut h = Harness::new(seed, 1);
+        let k = key(&format!("alone {seed}"));
+        assert_eq!(put(&mut h, 0, k, b"first", None, 3600), Status::Ok);
+        for _ in 0..joiners {
+            h.spawn(Some(0));
+            h.run_for(Duration::from_millis(20));
+        }
+        let mut waited = Duration::ZERO;
+        while !h.hosts.iter().all(|x| x.joined) && waited < Duration::from_secs(30) {
+            h.run_for(Duration::from_millis(100));
+            waited += Duration::from_millis(100);
+        }
+        assert!(
+            h.hosts.iter().all(|x| x.joined),
+            "seed {seed}: joins did not finish"
+        );
+        settle_ms(&mut h, 2_000);
+        for i in h.live() {
+            assert_eq!(
+                get_all(&mut h, i, k),
+                vec![b"first".to_vec()],
+                "seed {seed}, {joiners} joiners: get through host {i} (root is host {}, holders {:?})",
+                h.closest(k, 1)[0],
+                h.holders(plain_id(k, b"first")),
+            );
+        }
+    }
+}
+
+fn settle_ms(h: &mut Harness, ms: u64) {
+    h.run_for(Duration::from_millis(ms));
+}

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::dht::wire::{self, Msg, WireRange};
+use crate::dht::wire::{self, Msg, WireEntry, WireKind, WireRange, WireSummary};
 use crate::overlay::Event;
 
 fn hostile_payloads() -> Vec<Vec<u8>> {
@@ -13,22 +13,62 @@ fn hostile_payloads() -> Vec<Vec<u8>> {
     };
     let msgs = [
         Msg::Digest {
+            kind: WireKind::Values,
             range,
-            n: 3,
+            bits: 13,
+            span: (0, 3),
             buckets: vec![],
         },
         Msg::Digest {
+            kind: WireKind::Chunks,
             range,
-            n: 64,
+            bits: 6,
+            span: (0, 64),
             buckets: vec![(65_000, 9, [0; 8])],
         },
+        Msg::Digest {
+            kind: WireKind::Values,
+            range: WireRange {
+                from: [1; 20],
+                to: [2; 20],
+            },
+            bits: 12,
+            span: (4000, 4096),
+            buckets: vec![(4095, 9, [0; 8])],
+        },
         Msg::Have {
+            kind: WireKind::Values,
             range,
-            n: 0,
+            bits: 0,
             bucket: 9,
             after: None,
             upto: None,
             items: vec![],
+        },
+        Msg::Have {
+            kind: WireKind::Chunks,
+            range,
+            bits: 4,
+            bucket: 3,
+            after: Some(WireEntry {
+                key: [9; 20],
+                fp: [9; 8],
+            }),
+            upto: None,
+            items: vec![WireSummary {
+                entry: WireEntry {
+                    key: [7; 20],
+                    fp: [1; 8],
+                },
+                meta: u64::MAX,
+            }],
+        },
+        Msg::Want {
+            kind: WireKind::Chunks,
+            entries: vec![WireEntry {
+                key: [3; 20],
+                fp: [0; 8],
+            }],
         },
         Msg::ReplicaAck {
             token: 77,

@@ -1,7 +1,10 @@
 //! Ring ranges, digests and replica insertion.
 
 use super::*;
-use crate::store::{ApplyOutcome, ItemId, KeyRange, Payload, Record, StoreError, diff};
+use crate::store::{
+    ApplyOutcome, BucketDigest, Entry, ItemId, ItemKind, KeyRange, Layout, Payload, Record,
+    StoreError, StoreLimits, diff,
+};
 
 /// Stores one value under each of the keys `bytes`.
 fn fill(s: &Store, bytes: &[u8]) {
@@ -56,16 +59,19 @@ fn range_scan_pages_with_after() {
     assert_eq!(seen, vec![150, 200, 250, 1, 50]);
 }
 
+/// The digest of `range` with 4 bucket bits.
+fn digest(s: &Store, range: KeyRange) -> Vec<BucketDigest> {
+    s.repair_digest(ItemKind::Values, T0, Layout::new(range, 4))
+}
+
 #[test]
 fn equal_stores_have_equal_digests() {
     let (a, b) = (store(), store());
     fill(&a, &[3, 90, 180]);
     fill(&b, &[180, 3, 90]);
     let range = KeyRange::FULL;
-    assert_eq!(
-        a.digest(T0, range, 4).unwrap(),
-        b.digest(T0, range, 4).unwrap()
-    );
+    assert_eq!(digest(&a, range), digest(&b, range));
+    assert_eq!(digest(&a, range).len(), 3);
 }
 
 #[test]
@@ -75,37 +81,60 @@ fn digests_find_the_differing_items() {
     fill(&b, &[3, 90, 181, 240]);
     b.put(T0, &put_req(key(240), &[240], None, 900, ip(1)))
         .unwrap(); // TTL extended on b only
-    let range = KeyRange::new(key(0), key(250));
-    let (da, db) = (
-        a.digest(T0, range, 4).unwrap(),
-        b.digest(T0, range, 4).unwrap(),
-    );
-    let buckets = da.differing_buckets(&db);
-    assert_eq!(
-        buckets,
-        vec![11, 15],
-        "180 and 181 share bucket 11; 240 is bucket 15"
-    );
+    // Wraps round the ring; buckets are 16 sub-arcs of it by key position.
+    let range = KeyRange::new(key(250), key(245));
+    let layout = Layout::new(range, 4);
+    let (da, db) = (digest(&a, range), digest(&b, range));
+    let mut buckets: Vec<u32> = da
+        .iter()
+        .chain(&db)
+        .map(|d| d.bucket)
+        .filter(|bk| da.iter().find(|d| d.bucket == *bk) != db.iter().find(|d| d.bucket == *bk))
+        .collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    let expect: Vec<u32> = [180u8, 240]
+        .iter()
+        .filter_map(|k| layout.bucket(key(*k)))
+        .collect();
+    assert_eq!(layout.bucket(key(180)), layout.bucket(key(181)));
+    assert_eq!(buckets, expect, "180/181 share a bucket; 240 is another");
     let (mut sa, mut sb) = (Vec::new(), Vec::new());
     for bucket in buckets {
-        sa.extend(a.summaries(T0, range, Some((4, bucket))).unwrap());
-        sb.extend(b.summaries(T0, range, Some((4, bucket))).unwrap());
+        let arc = layout.arc(bucket).unwrap();
+        sa.extend(a.repair_summaries(ItemKind::Values, T0, arc));
+        sb.extend(b.repair_summaries(ItemKind::Values, T0, arc));
     }
     let d = diff(&sa, &sb);
-    let keys = |ids: &[ItemId]| ids.iter().map(|i| i.key.0[0]).collect::<Vec<_>>();
+    let keys = |e: &[Entry]| e.iter().map(|i| i.key.0[0]).collect::<Vec<_>>();
     assert_eq!(keys(&d.send), vec![180]);
     assert_eq!(keys(&d.fetch), vec![240, 181]);
     // Move what differs; afterwards the digests agree.
-    for rec in b.records(T0, &d.fetch).unwrap() {
+    for rec in b.records_for(T0, &d.fetch).unwrap() {
         a.insert_replica(T0, rec).unwrap();
     }
-    for rec in a.records(T0, &d.send).unwrap() {
+    for rec in a.records_for(T0, &d.send).unwrap() {
         b.insert_replica(T0, rec).unwrap();
     }
-    assert_eq!(
-        a.digest(T0, range, 4).unwrap(),
-        b.digest(T0, range, 4).unwrap()
-    );
+    assert_eq!(digest(&a, range), digest(&b, range));
+}
+
+#[test]
+fn the_summary_index_survives_reopening_and_follows_purges() {
+    let dir = super::persistence::temp_dir("index");
+    let path = dir.join("store.redb");
+    let before = {
+        let s = Store::open(&path, StoreLimits::default()).unwrap();
+        fill(&s, &[3, 90, 180]);
+        s.put(T0, &put_req(key(7), &[7], None, 1, ip(1))).unwrap();
+        digest(&s, KeyRange::FULL)
+    };
+    let s = Store::open(&path, StoreLimits::default()).unwrap();
+    assert_eq!(digest(&s, KeyRange::FULL), before);
+    assert_eq!(s.item_count(ItemKind::Values), 4);
+    s.purge_expired(T0 + 2_000).unwrap();
+    assert_eq!(s.item_count(ItemKind::Values), 3);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
