@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::overlay::{NodeId, NodeInfo};
-use crate::store::{DhtKey, Hash, Page, ValueDetails};
+use crate::store::{DhtKey, Hash, Page, StorageClass, ValueDetails};
 
 /// Number of a client request, returned when it is made and repeated in its [`DhtEvent::Done`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,6 +21,8 @@ pub struct PutReq {
     pub secret_hash: Option<Hash>,
     /// Seconds to live, 1 to 604,800.
     pub ttl_secs: u32,
+    /// On disk (OpenDHT's methods), or in memory on every replica for soft state.
+    pub class: StorageClass,
 }
 
 /// An `rm`: remove the value with this hash if `secret` hashes to its stored secret hash.
@@ -34,6 +36,8 @@ pub struct RmReq {
     pub secret: Vec<u8>,
     /// Seconds the removal (tombstone) lives; at least the value's remaining TTL.
     pub ttl_secs: u32,
+    /// The class of the value removed (the tombstone is kept beside it).
+    pub class: StorageClass,
 }
 
 /// A `get` / `get_details`: one page of a key's values.

@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::overlay::NodeInfo;
 use crate::overlay::wire::{MAX_DIRECT_PAYLOAD, MAX_ROUTED_PAYLOAD};
-use crate::store::{DhtKey, Entry, Hash, ItemId, ItemKind, KeyRange, Payload, Record, Summary};
+use crate::store::{
+    DhtKey, Entry, Hash, ItemId, ItemKind, KeyRange, Payload, Record, StorageClass, Summary,
+};
 
 /// Version of the DHT message format; a message with another first byte is dropped.
-pub const DHT_WIRE_VERSION: u8 = 2;
+pub const DHT_WIRE_VERSION: u8 = 3;
 /// Most buckets in one [`Msg::Digest`] (one datagram's worth; a digest of more buckets is
 /// sent as several messages, each naming the span of bucket numbers it covers).
 pub const MAX_BUCKETS: usize = 64;
@@ -76,6 +78,8 @@ pub struct WireRecord {
     pub arrival_ms: u64,
     /// The client charged for it.
     pub client: IpAddr,
+    /// On disk or in memory, as its writer asked.
+    pub class: StorageClass,
 }
 
 impl From<Record> for WireRecord {
@@ -91,6 +95,7 @@ impl From<Record> for WireRecord {
             expiry_ms: r.expiry_ms,
             arrival_ms: r.arrival_ms,
             client: r.client,
+            class: r.class,
         }
     }
 }
@@ -108,6 +113,7 @@ impl From<WireRecord> for Record {
             expiry_ms: w.expiry_ms,
             arrival_ms: w.arrival_ms,
             client: w.client,
+            class: w.class,
         }
     }
 }
@@ -229,6 +235,8 @@ pub enum WriteBody {
         ttl_secs: u32,
         /// The client, for fair share.
         client: IpAddr,
+        /// On disk or in memory.
+        class: StorageClass,
     },
     /// `rm`.
     Rm {
@@ -242,6 +250,8 @@ pub enum WriteBody {
         ttl_secs: u32,
         /// The client, charged for the tombstone.
         client: IpAddr,
+        /// The class of the value removed.
+        class: StorageClass,
     },
 }
 
@@ -589,6 +599,7 @@ mod tests {
                 expiry_ms: u64::MAX,
                 arrival_ms: u64::MAX,
                 client: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                class: StorageClass::Durable,
             },
         }
     }
@@ -603,6 +614,7 @@ mod tests {
                 secret_hash: Some([0xff; 20]),
                 ttl_secs: u32::MAX,
                 client: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                class: StorageClass::Durable,
             },
         };
         for msg in [put, biggest_replicate()] {

@@ -21,8 +21,8 @@ use super::wire::{Msg, WireChange, WriteAnswer, WriteBody};
 use super::{Deadline, Dht, ReqId, Sent};
 use crate::overlay::NodeInfo;
 use crate::store::{
-    ApplyOutcome, DhtKey, ItemId, Op, OpOutcome, PutRequest, RemoveOutcome, RemoveRequest, Store,
-    StoreError, ZERO_HASH, sha1,
+    ApplyOutcome, DhtKey, ItemId, Op, OpOutcome, PutRequest, RemoveOutcome, RemoveRequest,
+    StorageClass, Store, StoreError, ZERO_HASH, sha1,
 };
 
 /// A client request in flight at its origin.
@@ -106,6 +106,7 @@ impl Dht {
             secret_hash: req.secret_hash,
             ttl_secs: req.ttl_secs,
             client,
+            class: req.class,
         };
         self.start_write(now, body)
     }
@@ -119,6 +120,7 @@ impl Dht {
             secret: req.secret,
             ttl_secs: req.ttl_secs,
             client,
+            class: req.class,
         };
         self.start_write(now, body)
     }
@@ -300,29 +302,41 @@ impl Dht {
     fn stage(&mut self, now: Instant, op: Op, then: After) {
         self.writes.staged_ms = self.writes.staged_ms.max(self.unix_ms(now));
         self.writes.tick(now);
-        self.writes.staged_since.get_or_insert(now);
+        // Only durable writes wait for company: there is no fsync for soft ones to share.
+        if op.class() == StorageClass::Durable {
+            self.writes.staged_since.get_or_insert(now);
+        }
         self.writes.staged.push((op, then));
     }
 
     /// Commits every staged operation in one transaction (group commit), then sends what
     /// depended on it. A database failure answers "try again" / not stored to everyone.
     /// With [`DhtConfig::commit_delay`](super::DhtConfig::commit_delay) set, waits until the
-    /// commit is due (see [`Writes::commit_due`]) or enough writes are staged.
+    /// commit is due (see [`Writes::commit_due`]) or enough writes are staged; soft writes
+    /// are committed at once all the same.
     pub(super) fn flush(&mut self) {
         if self.writes.staged.is_empty() {
             return;
         }
-        if let (Some(due), Some(clock)) = (
+        let staged = if let (Some(due), Some(clock)) = (
             self.writes.commit_due(self.config.commit_delay),
             self.writes.clock,
         ) && clock < due
             && self.writes.staged.len() < self.config.commit_batch
         {
+            let (soft, durable) = std::mem::take(&mut self.writes.staged)
+                .into_iter()
+                .partition(|(op, _)| op.class() == StorageClass::Soft);
+            self.writes.staged = durable;
+            soft
+        } else {
+            self.writes.last_commit = self.writes.clock;
+            self.writes.staged_since = None;
+            std::mem::take(&mut self.writes.staged)
+        };
+        if staged.is_empty() {
             return;
         }
-        self.writes.last_commit = self.writes.clock;
-        self.writes.staged_since = None;
-        let staged = std::mem::take(&mut self.writes.staged);
         let ms = self.writes.staged_ms;
         let (ops, afters): (Vec<Op>, Vec<After>) = staged.into_iter().unzip();
         let results = match self.store.apply_batch(ms, &ops) {
@@ -440,6 +454,7 @@ fn to_op(body: WriteBody) -> (Op, ItemId) {
             secret_hash,
             ttl_secs,
             client,
+            class,
         } => {
             let id = ItemId {
                 key: DhtKey(key),
@@ -452,6 +467,7 @@ fn to_op(body: WriteBody) -> (Op, ItemId) {
                 secret_hash,
                 ttl_secs: i64::from(ttl_secs),
                 client,
+                class,
             };
             (Op::Put(req), id)
         }
@@ -461,6 +477,7 @@ fn to_op(body: WriteBody) -> (Op, ItemId) {
             secret,
             ttl_secs,
             client,
+            class,
         } => {
             let id = ItemId {
                 key: DhtKey(key),
@@ -473,6 +490,7 @@ fn to_op(body: WriteBody) -> (Op, ItemId) {
                 secret,
                 ttl_secs: i64::from(ttl_secs),
                 client,
+                class,
             };
             (Op::Remove(req), id)
         }

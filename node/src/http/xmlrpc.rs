@@ -22,7 +22,7 @@ use crate::gateway::scope_methods::{
 use crate::gateway::{self as codec, DecodeError, Fault, Request, Response};
 use crate::runtime::CallError;
 use crate::runtime::NodeHandle;
-use crate::store::{DhtKey, HASH_LEN, Hash, Page, ValueDetails};
+use crate::store::{DhtKey, HASH_LEN, Hash, Page, StorageClass, ValueDetails};
 
 /// What the XML-RPC handlers share.
 #[derive(Clone, Debug)]
@@ -113,6 +113,7 @@ async fn one(gw: &Rpc, req: Request, client: IpAddr) -> Response {
                 value_hash: pad20(&r.value_hash),
                 secret: r.secret,
                 ttl_secs: r.ttl.secs(),
+                class: StorageClass::Durable,
             };
             write(node.rm(req, client).await)
         }
@@ -242,6 +243,7 @@ fn put_req(key: &Key, value: Vec<u8>, secret_hash: Option<Hash>, ttl: opendht::T
         value,
         secret_hash,
         ttl_secs: ttl.secs(),
+        class: StorageClass::Durable,
     }
 }
 

@@ -4,6 +4,11 @@
 //! Each binding is one value under SHA-1 of the canonical AOR, put removable with a secret
 //! derived from the key and the value ([`binding_secret`]), so a refresh or an `Expires: 0`
 //! arriving at any super-node can remove it; TTL = the binding's expiry.
+//!
+//! Bindings and service advertisements are soft state (their owners refresh them), so they are
+//! stored as [`StorageClass::Soft`]: in memory on every replica, with no fsync in a REGISTER's
+//! path. They survive any r − 1 replicas failing at once; if every replica restarts, devices
+//! are found again when they next refresh, as with Kamailio's in-memory location table.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -16,7 +21,7 @@ use crate::dht::{GetReq, PutReq, RmReq, Status};
 use crate::runtime::{CallError, NodeHandle};
 use crate::sip::proxy::DhtError;
 use crate::sip::registrar::{Binding, BindingOp};
-use crate::store::DhtKey;
+use crate::store::{DhtKey, StorageClass};
 
 /// Values asked for per page when reading an AOR's bindings.
 const PAGE: u16 = 64;
@@ -48,6 +53,7 @@ impl DhtLocation {
             value,
             secret_hash: Some(Sha1::digest(secret).into()),
             ttl_secs: ttl.max(1),
+            class: StorageClass::Soft,
         };
         status(self.node.put_removable(req, Self::client()).await)
     }
@@ -63,17 +69,19 @@ impl DhtLocation {
         if put {
             self.put_value(key, value, ttl).await
         } else {
-            self.remove_value(key, value).await
+            self.remove_value(key, value, ttl).await
         }
     }
 
-    async fn remove_value(&self, key: [u8; 20], value: Vec<u8>) -> Result<(), DhtError> {
+    /// Removes an encoded value; the tombstone lives `ttl` seconds, which must cover what is
+    /// left of the value's life so that no copy of it can come back.
+    async fn remove_value(&self, key: [u8; 20], value: Vec<u8>, ttl: u32) -> Result<(), DhtError> {
         let req = RmReq {
             key: DhtKey(key),
             value_hash: Sha1::digest(&value).into(),
             secret: binding_secret(&key, &value).to_vec(),
-            // The tombstone must outlive any copy of the binding: the longest expiry allowed.
-            ttl_secs: 604_800,
+            ttl_secs: ttl.clamp(1, 604_800),
+            class: StorageClass::Soft,
         };
         status(self.node.rm(req, Self::client()).await)
     }
@@ -120,7 +128,12 @@ impl LocationService for DhtLocation {
         for op in ops {
             let (put, binding, ttl) = match op {
                 BindingOp::Put { binding, ttl } => (true, binding, ttl),
-                BindingOp::Remove(binding) => (false, binding, 0),
+                BindingOp::Remove(binding) => {
+                    // The binding lives until its `expires_at` at most (its put's TTL); its
+                    // tombstone a minute longer, for clocks a little apart.
+                    let left = binding.remaining(super::unix_now()).saturating_add(60);
+                    (false, binding, u32::try_from(left).unwrap_or(u32::MAX))
+                }
             };
             let value = binding
                 .encode()
@@ -162,6 +175,8 @@ impl ServiceDirectory for DhtLocation {
     }
 
     async fn remove(&self, key: [u8; 20], value: Vec<u8>) -> Result<(), DhtError> {
-        self.remove_value(key, value).await
+        let ttl = super::service_list::ADVERT_TTL.as_secs() + 60;
+        self.remove_value(key, value, u32::try_from(ttl).unwrap_or(u32::MAX))
+            .await
     }
 }

@@ -17,9 +17,16 @@
 //!
 //! # Durability
 //!
-//! Every write method commits one redb transaction with immediate durability (an fsync) before
-//! it returns `Ok`, so an acknowledged put survives `kill -9`. Under load,
-//! [`Store::apply_batch`] applies many operations with one commit (group commit).
+//! Every write of a [`StorageClass::Durable`] item commits one redb transaction with immediate
+//! durability (an fsync) before it returns `Ok`, so an acknowledged put survives `kill -9`.
+//! Under load, [`Store::apply_batch`] applies many operations with one commit (group commit).
+//!
+//! [`StorageClass::Soft`] items live in an in-memory table ([`soft`]) under the same rules
+//! ([`rules`]): no transaction, no file, no fsync. (A redb database on its in-memory backend
+//! was measured first: its copy-on-write commit cost as much CPU as the file's commit with its
+//! fsync.) Reads see both: a key's durable values come first, then its soft ones, and the
+//! repair index covers both, so soft items are re-replicated after joins and failures like any
+//! other. Each table enforces the capacity on its own.
 //!
 //! # Fair share
 //!
@@ -35,6 +42,8 @@ pub mod quota;
 mod read;
 mod record;
 mod ring;
+mod rules;
+mod soft;
 mod stats;
 mod tables;
 mod write;
@@ -47,7 +56,10 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use redb::backends::InMemoryBackend;
+
 use redb::{Database, ReadTransaction, ReadableDatabase as _, ReadableTable as _};
+use rules::ItemTable;
+use soft::SoftTable;
 
 pub use digest::{BucketDigest, Entry, ItemKind, Layout, Summary, SummaryDiff, SummaryIndex, diff};
 pub use error::StoreError;
@@ -55,7 +67,7 @@ pub use limits::{GET_ITEM_OVERHEAD, ITEM_OVERHEAD, MAX_TTL_SECS, StoreLimits};
 pub use ops::{ApplyOutcome, Op, OpOutcome, PutRequest, RemoveOutcome, RemoveRequest};
 pub use purge::PurgeCounts;
 pub use read::{MAX_PLACEMARK_LEN, Page, ValueDetails};
-pub use record::{DhtKey, HASH_LEN, Hash, ItemId, Payload, Record, ZERO_HASH, sha1};
+pub use record::{DhtKey, HASH_LEN, Hash, ItemId, Payload, Record, StorageClass, ZERO_HASH, sha1};
 pub use ring::KeyRange;
 pub use stats::StoreStats;
 
@@ -78,10 +90,12 @@ impl Indexes {
     }
 }
 
-/// The node's store: one redb database file plus the limits it enforces.
+/// The node's store: one redb database file, one in memory, and the limits it enforces.
 pub struct Store {
     /// The database; all durable state lives in it.
     db: Database,
+    /// Soft state ([`StorageClass::Soft`]), in memory.
+    soft: Mutex<SoftTable>,
     /// Limits checked on every write.
     limits: StoreLimits,
     /// Held from the start of a write transaction until its changes are in `index`, so the
@@ -119,6 +133,7 @@ impl Store {
     fn init(db: Database, limits: StoreLimits) -> Result<Store, StoreError> {
         let store = Store {
             db,
+            soft: Mutex::new(SoftTable::default()),
             limits,
             writer: Mutex::new(()),
             index: Mutex::new(Indexes::default()),
@@ -165,7 +180,48 @@ impl Store {
         &self.limits
     }
 
-    /// Runs `f` in one write transaction and commits it durably; an error aborts everything `f` did.
+    /// The soft table (a poisoned lock is taken over: every method leaves it consistent).
+    fn soft(&self) -> MutexGuard<'_, SoftTable> {
+        self.soft
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the item table of `class`: in one durable transaction, or on the soft table.
+    fn write_in<R>(
+        &self,
+        class: StorageClass,
+        f: impl FnOnce(&mut dyn ItemTable) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        match class {
+            StorageClass::Durable => self.write(|t| f(t)),
+            StorageClass::Soft => {
+                let _writer = self
+                    .writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut soft = self.soft();
+                let out = f(&mut *soft);
+                let changes = soft.take_changes();
+                drop(soft);
+                self.index_changes(changes);
+                out
+            }
+        }
+    }
+
+    /// Takes committed summary changes into the repair index, in order.
+    fn index_changes(&self, changes: Vec<(ItemKind, Entry, Option<u64>)>) {
+        if !changes.is_empty() {
+            let mut idx = self.indexes();
+            for (kind, entry, meta) in changes {
+                idx.of(kind).set(entry, meta);
+            }
+        }
+    }
+
+    /// Runs `f` in one write transaction on the durable database and commits it durably; an
+    /// error aborts everything `f` did.
     fn write<R>(
         &self,
         f: impl FnOnce(&mut Tables<'_>) -> Result<R, StoreError>,
@@ -181,16 +237,11 @@ impl Store {
             (out, std::mem::take(&mut tables.changes))
         };
         txn.commit()?;
-        if !changes.is_empty() {
-            let mut idx = self.indexes();
-            for (kind, entry, meta) in changes {
-                idx.of(kind).set(entry, meta);
-            }
-        }
+        self.index_changes(changes);
         Ok(out)
     }
 
-    /// A read snapshot.
+    /// A read snapshot of the durable database.
     fn read(&self) -> Result<ReadTransaction, StoreError> {
         Ok(self.db.begin_read()?)
     }
@@ -199,7 +250,9 @@ impl Store {
     /// suppressed by a tombstone: all OpenDHT status 0). [`StoreError::OverCapacity`] is status 1.
     pub fn put(&self, now_ms: u64, req: &PutRequest) -> Result<ApplyOutcome, StoreError> {
         let rec = req.to_record(now_ms, &self.limits)?;
-        self.write(|t| t.apply(now_ms, &self.limits, rec, Admission::Client))
+        self.write_in(req.class, |t| {
+            t.apply(now_ms, &self.limits, rec, Admission::Client)
+        })
     }
 
     /// A client's `rm`: stores a tombstone for (key, SHA-1(secret), value hash) that lives for
@@ -207,7 +260,7 @@ impl Store {
     /// that secret hash is deleted; see [`RemoveOutcome`] for what a wrong secret gives.
     pub fn remove(&self, now_ms: u64, req: &RemoveRequest) -> Result<RemoveOutcome, StoreError> {
         let tomb = req.to_record(now_ms, &self.limits)?;
-        self.write(|t| t.remove(now_ms, &self.limits, tomb))
+        self.write_in(req.class, |t| t.remove(now_ms, &self.limits, tomb))
     }
 
     /// Applies a record (value or tombstone) received from another replica under the same TTL
@@ -215,32 +268,51 @@ impl Store {
     /// week; it bypasses the per-client share but not the total capacity (see [`quota`]).
     pub fn insert_replica(&self, now_ms: u64, rec: Record) -> Result<ApplyOutcome, StoreError> {
         let rec = ops::check_replica(rec, now_ms, &self.limits)?;
-        self.write(|t| t.apply(now_ms, &self.limits, rec, Admission::Replica))
+        self.write_in(rec.class, |t| {
+            t.apply(now_ms, &self.limits, rec, Admission::Replica)
+        })
     }
 
-    /// Applies many operations in one transaction with one durable commit (group commit for a
-    /// loaded gateway). Each operation gets its own result, and a refused one (bad input, over
-    /// capacity) does not undo the others. The outer error means the database itself failed,
-    /// and then none of the operations is stored.
+    /// Applies many operations with one commit per storage class: one durable commit for the
+    /// durable ones (group commit for a loaded gateway), one in memory for the soft ones. Each
+    /// operation gets its own result, in order, and a refused one (bad input, over capacity)
+    /// does not undo the others. The outer error means a database itself failed; then none of
+    /// that class's operations is stored (the soft ones commit first and may be).
     pub fn apply_batch(
         &self,
         now_ms: u64,
         ops: &[Op],
     ) -> Result<Vec<Result<OpOutcome, StoreError>>, StoreError> {
-        self.write(|t| {
-            let mut out = Vec::with_capacity(ops.len());
-            for op in ops {
-                match self.apply_op(t, now_ms, op) {
-                    Err(e @ StoreError::Db(_)) => return Err(e),
-                    r => out.push(r),
-                }
+        let mut out: Vec<Option<Result<OpOutcome, StoreError>>> = Vec::new();
+        out.resize_with(ops.len(), || None);
+        for class in [StorageClass::Soft, StorageClass::Durable] {
+            if !ops.iter().any(|op| op.class() == class) {
+                continue;
             }
-            Ok(out)
-        })
+            self.write_in(class, |t| {
+                let mine = ops.iter().enumerate().filter(|(_, op)| op.class() == class);
+                for (i, op) in mine {
+                    match self.apply_op(t, now_ms, op) {
+                        Err(e @ StoreError::Db(_)) => return Err(e),
+                        r => out[i] = Some(r),
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(StoreError::Corrupt("operation not applied"))))
+            .collect())
     }
 
     /// One operation of a batch.
-    fn apply_op(&self, t: &mut Tables<'_>, now_ms: u64, op: &Op) -> Result<OpOutcome, StoreError> {
+    fn apply_op(
+        &self,
+        t: &mut dyn ItemTable,
+        now_ms: u64,
+        op: &Op,
+    ) -> Result<OpOutcome, StoreError> {
         let limits = &self.limits;
         match op {
             Op::Put(req) => {
@@ -287,20 +359,53 @@ impl Store {
         if placemark.len() > MAX_PLACEMARK_LEN {
             return Err(StoreError::BadPlacemark(placemark.len()));
         }
-        let txn = self.read()?;
-        let (order, items) = (txn.open_table(ORDER)?, txn.open_table(ITEMS)?);
-        read::get_page(
-            &order,
-            &items,
-            &self.limits,
-            (now_ms, key, maxvals, placemark),
-        )
+        let mut fill = read::PageFill::default();
+        let mut mark = placemark;
+        let classes: &[StorageClass] = match read::placemark_class(placemark) {
+            StorageClass::Durable => &[StorageClass::Durable, StorageClass::Soft],
+            StorageClass::Soft => &[StorageClass::Soft],
+        };
+        for &class in classes {
+            let bounds = read::order_bounds(key, mark, class)?;
+            let query = (now_ms, maxvals, mark);
+            let next = match class {
+                StorageClass::Durable => {
+                    let txn = self.read()?;
+                    let (order, items) = (txn.open_table(ORDER)?, txn.open_table(ITEMS)?);
+                    let values = read::durable_values(&order, &items, &bounds)?;
+                    read::fill_page(values, &self.limits, query, class, &mut fill)?
+                }
+                StorageClass::Soft => {
+                    let soft = self.soft();
+                    let values = soft.values_after(now_ms, bounds).cloned().map(Ok);
+                    read::fill_page(values, &self.limits, query, class, &mut fill)?
+                }
+            };
+            if !next.is_empty() {
+                return Ok(Page {
+                    values: fill.values,
+                    placemark: next,
+                });
+            }
+            // This database has nothing more: the next one starts at its first value.
+            mark = &[];
+        }
+        Ok(Page {
+            values: fill.values,
+            placemark: Vec::new(),
+        })
     }
 
     /// Deletes every value, tombstone and chunk expired at `now_ms` from disk (reads already
     /// hide them). Call it periodically; it also runs when a put finds the node full.
     pub fn purge_expired(&self, now_ms: u64) -> Result<PurgeCounts, StoreError> {
-        self.write(|t| t.purge(now_ms))
+        let soft = self.write_in(StorageClass::Soft, |t| t.purge(now_ms))?;
+        let durable = self.write(|t| t.purge(now_ms))?;
+        Ok(PurgeCounts {
+            values: durable.values + soft.values,
+            tombstones: durable.tombstones + soft.tombstones,
+            chunks: durable.chunks + soft.chunks,
+        })
     }
 
     /// Up to `limit` live records (values and tombstones) whose keys lie in `range`, in ring
@@ -312,14 +417,23 @@ impl Store {
         after: Option<ItemId>,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        let items = self.read()?.open_table(ITEMS)?;
         let mut out = Vec::new();
-        if limit > 0 {
-            ring::scan(&items, now_ms, range, after, |r| {
-                out.push(r);
-                out.len() < limit
-            })?;
+        if limit == 0 {
+            return Ok(out);
         }
+        let items = self.read()?.open_table(ITEMS)?;
+        ring::scan(&items, now_ms, range, after, |r| {
+            out.push(r);
+            out.len() < limit
+        })?;
+        let durable = out.len();
+        self.soft().scan(now_ms, range, after, |r| {
+            out.push(r);
+            out.len() - durable < limit
+        });
+        // Both lists are in ring order from the same start; keep the first `limit` of the union.
+        out.sort_by_key(|r| (range.position(r.id.key), r.id));
+        out.truncate(limit);
         Ok(out)
     }
 
@@ -343,8 +457,8 @@ impl Store {
     /// The live records that these entries name (absent or expired ones are skipped), to send
     /// to a replica after [`diff`]. Reads each entry's key and picks the fingerprint's match.
     pub fn records_for(&self, now_ms: u64, entries: &[Entry]) -> Result<Vec<Record>, StoreError> {
-        let items = self.read()?.open_table(ITEMS)?;
         let mut out = Vec::new();
+        let items = self.read()?.open_table(ITEMS)?;
         for e in entries {
             ring::scan(&items, now_ms, KeyRange::single(e.key), None, |r| {
                 if e.matches(&r.id) {
@@ -352,6 +466,15 @@ impl Store {
                 }
                 true
             })?;
+        }
+        let soft = self.soft();
+        for e in entries {
+            soft.scan(now_ms, KeyRange::single(e.key), None, |r| {
+                if e.matches(&r.id) {
+                    out.push(r);
+                }
+                true
+            });
         }
         Ok(out)
     }
@@ -367,10 +490,13 @@ impl Store {
     /// The live records with these identities (absent or expired ones are skipped), to send to
     /// a replica after [`diff`].
     pub fn records(&self, now_ms: u64, ids: &[ItemId]) -> Result<Vec<Record>, StoreError> {
-        let items = self.read()?.open_table(ITEMS)?;
         let mut out = Vec::new();
+        let items = self.read()?.open_table(ITEMS)?;
+        let soft = self.soft();
         for id in ids {
-            if let Some(rec) = load(&items, *id)?.filter(|r| r.is_live(now_ms)) {
+            let durable = load(&items, *id)?;
+            let held = durable.or_else(|| soft.load(*id).ok().flatten());
+            if let Some(rec) = held.filter(|r| r.is_live(now_ms)) {
                 out.push(rec);
             }
         }
@@ -413,6 +539,6 @@ impl Store {
 
     /// Bytes currently charged to `client` (values and tombstones it stored, until purged).
     pub fn client_usage(&self, client: IpAddr) -> Result<u64, StoreError> {
-        stats::client_usage(&self.read()?, client)
+        Ok(stats::client_usage(&self.read()?, client)? + self.soft().usage(client))
     }
 }

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use super::error::StoreError;
 use super::limits::{MAX_TTL_SECS, StoreLimits};
-use super::record::{DhtKey, Hash, ItemId, Payload, Record, ZERO_HASH, sha1};
+use super::record::{DhtKey, Hash, ItemId, Payload, Record, StorageClass, ZERO_HASH, sha1};
 
 /// A client's `put` or `put_removable`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub struct PutRequest {
     pub ttl_secs: i64,
     /// The client's address, the fair-share identity.
     pub client: IpAddr,
+    /// On disk, or in memory on every replica.
+    pub class: StorageClass,
 }
 
 /// A client's `rm`.
@@ -36,6 +38,8 @@ pub struct RemoveRequest {
     pub ttl_secs: i64,
     /// The client's address; the tombstone's bytes are charged to it, as OpenDHT charged removes.
     pub client: IpAddr,
+    /// The class of the value it removes: the tombstone is kept beside it.
+    pub class: StorageClass,
 }
 
 /// One operation of a batch ([`Store::apply_batch`](super::Store::apply_batch)).
@@ -47,6 +51,18 @@ pub enum Op {
     Remove(RemoveRequest),
     /// A record received from another replica.
     Replica(Record),
+}
+
+impl Op {
+    /// The storage class of the item it writes.
+    #[must_use]
+    pub fn class(&self) -> StorageClass {
+        match self {
+            Op::Put(req) => req.class,
+            Op::Remove(req) => req.class,
+            Op::Replica(rec) => rec.class,
+        }
+    }
 }
 
 /// What storing a record (put, replica) did. Every variant is OpenDHT status 0.
@@ -119,6 +135,7 @@ impl PutRequest {
             expiry_ms: expiry_from_ttl(now_ms, self.ttl_secs)?,
             arrival_ms: now_ms,
             client: self.client,
+            class: self.class,
         })
     }
 }
@@ -143,6 +160,7 @@ impl RemoveRequest {
             expiry_ms: expiry_from_ttl(now_ms, self.ttl_secs)?,
             arrival_ms: now_ms,
             client: self.client,
+            class: self.class,
         })
     }
 }

@@ -108,6 +108,25 @@ pub enum Payload {
     },
 }
 
+/// How an item survives failures: what its writer asked for, and which of the store's two
+/// databases holds it.
+///
+/// Soft state that its owner refreshes anyway (SIP bindings, service advertisements) does not
+/// need an fsync per write: it is kept in memory on all r replicas, so it survives any r − 1
+/// of them failing at once, as Kamailio's in-memory location table survives nothing and
+/// OpenDHT's in-memory storage survives the same r − 1. A restart of every replica loses it,
+/// and devices re-register. Everything else is durable (`kill -9` safe on every replica).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+pub enum StorageClass {
+    /// Committed with an fsync before it is acknowledged.
+    #[default]
+    Durable,
+    /// Held in memory by every replica; acknowledged once replicas hold it.
+    Soft,
+}
+
 /// One stored item or tombstone, as moved between replicas.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -122,6 +141,8 @@ pub struct Record {
     pub arrival_ms: u64,
     /// The client that put (or removed) it, charged for its bytes under the fair-share rule.
     pub client: IpAddr,
+    /// Which database holds it (not part of the encoding: the database it is read from says).
+    pub class: StorageClass,
 }
 
 /// Fixed-size header of an encoded record: version, kind, expiry, arrival, client address.
@@ -217,6 +238,7 @@ impl Record {
             expiry_ms: be_u64(&header[2..10]),
             arrival_ms: be_u64(&header[10..18]),
             client: ip_from_bytes(&header[18..34]),
+            class: StorageClass::Durable,
         })
     }
 }
@@ -261,6 +283,7 @@ mod tests {
             expiry_ms: 123_456,
             arrival_ms: 99,
             client: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            class: StorageClass::Durable,
         }
     }
 

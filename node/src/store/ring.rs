@@ -57,6 +57,13 @@ impl KeyRange {
         }
     }
 
+    /// A sort key that puts the arc's keys in ring order from `from` (keys below `from`, past
+    /// the wrap, come after the others).
+    #[must_use]
+    pub(crate) fn position(&self, key: DhtKey) -> (bool, DhtKey) {
+        (key < self.from, key)
+    }
+
     /// The arc as linear key intervals in ring order starting at `from`: `(lo, hi)` with `lo`
     /// included and `hi` excluded (`None`: to the top of the key space).
     #[must_use]

@@ -35,30 +35,38 @@ pub(crate) fn client_usage(txn: &ReadTransaction, client: IpAddr) -> Result<u64,
 }
 
 impl Store {
-    /// The current counters.
+    /// The current counters, of both storage classes together.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let txn = self.read()?;
         let meta = txn.open_table(META)?;
         let get = |name: &str| -> Result<u64, StoreError> {
             Ok(meta.get(name)?.map_or(0, |g| g.value()))
         };
+        let (values, tombstones, bytes, clients) = self.soft().counts();
         Ok(StoreStats {
-            values: get(META_VALUES)?,
-            tombstones: get(META_TOMBSTONES)?,
+            values: get(META_VALUES)? + values,
+            tombstones: get(META_TOMBSTONES)? + tombstones,
             chunks: get(META_CHUNKS)?,
-            bytes_used: get(META_BYTES)?,
+            bytes_used: get(META_BYTES)? + bytes,
             capacity_bytes: self.limits.capacity_bytes,
-            active_clients: txn.open_table(CLIENTS)?.len()?,
+            // A client holding both kinds is counted twice; this is a status figure.
+            active_clients: txn.open_table(CLIENTS)?.len()? + clients,
         })
     }
 
-    /// Every client's charged bytes, for operators and `/status`.
+    /// Every client's charged bytes (both storage classes), for operators and `/status`.
     pub fn client_usages(&self) -> Result<Vec<(IpAddr, u64)>, StoreError> {
         let clients = self.read()?.open_table(CLIENTS)?;
-        let mut out = Vec::new();
+        let mut out: Vec<(IpAddr, u64)> = Vec::new();
         for entry in clients.iter()? {
             let (k, v) = entry?;
             out.push((ip_from_bytes(k.value()), v.value()));
+        }
+        for (ip, used) in self.soft().usages() {
+            match out.iter_mut().find(|(c, _)| *c == ip) {
+                Some((_, total)) => *total += used,
+                None => out.push((ip, used)),
+            }
         }
         Ok(out)
     }

@@ -2,14 +2,17 @@
 //! indexes and counters that goes with every change. All of it runs inside one write
 //! transaction, so the indexes and counters can never disagree with the items table.
 
+use std::net::IpAddr;
+
 use redb::ReadableTable as _;
 
 use super::digest::{Entry, ItemKind, meta};
 use super::error::StoreError;
 use super::limits::StoreLimits;
-use super::ops::{ApplyOutcome, RemoveOutcome};
+use super::purge::PurgeCounts;
 use super::quota::Admission;
 use super::record::{HASH_LEN, ID_LEN, ItemId, Record};
+use super::rules::ItemTable;
 use super::tables::{META_TOMBSTONES, META_VALUES, TAG_ITEM, Tables, expiry_key, load, order_key};
 
 impl Tables<'_> {
@@ -52,7 +55,7 @@ impl Tables<'_> {
 
     /// Moves a stored record's expiry; arrival (and so its place in `get` order) is kept, which
     /// keeps a client's paging stable while others extend TTLs.
-    fn extend(&mut self, old: &Record, expiry_ms: u64) -> Result<(), StoreError> {
+    pub(crate) fn extend_expiry(&mut self, old: &Record, expiry_ms: u64) -> Result<(), StoreError> {
         let id = old.id.to_bytes();
         let mut rec = old.clone();
         rec.expiry_ms = expiry_ms;
@@ -69,86 +72,8 @@ impl Tables<'_> {
         Ok(())
     }
 
-    /// Stores `rec` (value or tombstone) under the OpenDHT rules:
-    ///
-    /// * same item, both values or both tombstones: the later expiry wins;
-    /// * a live tombstone discards an arriving value;
-    /// * an arriving tombstone deletes the live value and lives at least as long as it would have;
-    /// * a new record must pass admission ([`Admission`]); expired leftovers are replaced.
-    pub(crate) fn apply(
-        &mut self,
-        now_ms: u64,
-        limits: &StoreLimits,
-        rec: Record,
-        admission: Admission,
-    ) -> Result<ApplyOutcome, StoreError> {
-        if let Some(old) = load(&self.items, rec.id)? {
-            if old.is_live(now_ms) {
-                return self.apply_over(&old, rec);
-            }
-            self.delete_record(&old)?;
-        }
-        self.admit(now_ms, limits, &rec, admission)?;
-        self.insert_record(&rec)?;
-        Ok(ApplyOutcome::Stored)
-    }
-
-    /// [`Tables::apply`] when a live record with the same identity exists.
-    fn apply_over(&mut self, old: &Record, mut rec: Record) -> Result<ApplyOutcome, StoreError> {
-        match (old.is_tombstone(), rec.is_tombstone()) {
-            (true, false) => Ok(ApplyOutcome::Suppressed),
-            (false, true) => {
-                rec.expiry_ms = rec.expiry_ms.max(old.expiry_ms);
-                self.delete_record(old)?;
-                self.insert_record(&rec)?;
-                Ok(ApplyOutcome::Removed)
-            }
-            _ if rec.expiry_ms > old.expiry_ms => {
-                self.extend(old, rec.expiry_ms)?;
-                Ok(ApplyOutcome::Extended)
-            }
-            _ => Ok(ApplyOutcome::Unchanged),
-        }
-    }
-
-    /// Admission of a new record: if it does not fit, expired records are purged first (their
-    /// bytes still count until then) and the check is repeated.
-    fn admit(
-        &mut self,
-        now_ms: u64,
-        limits: &StoreLimits,
-        rec: &Record,
-        admission: Admission,
-    ) -> Result<(), StoreError> {
-        if self.fits(limits, rec.client, rec.cost(), admission)? {
-            return Ok(());
-        }
-        self.purge(now_ms)?;
-        if self.fits(limits, rec.client, rec.cost(), admission)? {
-            Ok(())
-        } else {
-            Err(StoreError::OverCapacity)
-        }
-    }
-
-    /// Applies a client's tombstone and says what it did to the named value.
-    pub(crate) fn remove(
-        &mut self,
-        now_ms: u64,
-        limits: &StoreLimits,
-        tomb: Record,
-    ) -> Result<RemoveOutcome, StoreError> {
-        let mismatch = self.held_under_other_secret(now_ms, tomb.id)?;
-        let outcome = self.apply(now_ms, limits, tomb, Admission::Client)?;
-        Ok(match outcome {
-            ApplyOutcome::Removed => RemoveOutcome::Removed,
-            _ if mismatch => RemoveOutcome::SecretMismatch,
-            _ => RemoveOutcome::NotFound,
-        })
-    }
-
     /// Whether a live value with `id`'s key and value hash is stored under another secret hash.
-    fn held_under_other_secret(&self, now_ms: u64, id: ItemId) -> Result<bool, StoreError> {
+    pub(crate) fn other_secret_holds(&self, now_ms: u64, id: ItemId) -> Result<bool, StoreError> {
         let mut lo = [0u8; ID_LEN];
         lo[..HASH_LEN].copy_from_slice(&id.key.0);
         let mut hi = [0xffu8; ID_LEN];
@@ -165,6 +90,42 @@ impl Tables<'_> {
             }
         }
         Ok(false)
+    }
+}
+
+impl ItemTable for Tables<'_> {
+    fn load(&self, id: ItemId) -> Result<Option<Record>, StoreError> {
+        load(&self.items, id)
+    }
+
+    fn insert_record(&mut self, rec: &Record) -> Result<(), StoreError> {
+        Tables::insert_record(self, rec)
+    }
+
+    fn delete_record(&mut self, rec: &Record) -> Result<(), StoreError> {
+        Tables::delete_record(self, rec)
+    }
+
+    fn extend(&mut self, old: &Record, expiry_ms: u64) -> Result<(), StoreError> {
+        self.extend_expiry(old, expiry_ms)
+    }
+
+    fn fits(
+        &self,
+        limits: &StoreLimits,
+        client: IpAddr,
+        cost: u64,
+        admission: Admission,
+    ) -> Result<bool, StoreError> {
+        Tables::fits(self, limits, client, cost, admission)
+    }
+
+    fn purge(&mut self, now_ms: u64) -> Result<PurgeCounts, StoreError> {
+        Tables::purge(self, now_ms)
+    }
+
+    fn held_under_other_secret(&self, now_ms: u64, id: ItemId) -> Result<bool, StoreError> {
+        self.other_secret_holds(now_ms, id)
     }
 }
 

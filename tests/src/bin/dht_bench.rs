@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use rand::Rng as _;
-use scope_node::store::{DhtKey, Op, PutRequest, Store, StoreLimits};
+use scope_node::store::{DhtKey, Op, PutRequest, StorageClass, Store, StoreLimits};
 use scope_tests::load::{self, LoadResult};
 use scope_tests::rpc::Rpc;
 use scope_tests::start_overlay;
@@ -151,6 +151,7 @@ fn memory(n: usize) -> anyhow::Result<()> {
                     secret_hash: None,
                     ttl_secs: 604_800,
                     client,
+                    class: StorageClass::Durable,
                 })
             })
             .collect();

@@ -97,6 +97,7 @@ fn a_flooding_client_gets_status_1_while_another_still_puts() {
             value: n.to_be_bytes().repeat(250),
             secret_hash: None,
             ttl_secs: 600,
+            class: crate::store::StorageClass::Durable,
         };
         if put_as(&mut h, 2, req, 66) == Status::OverCapacity {
             refused = true;
@@ -109,6 +110,7 @@ fn a_flooding_client_gets_status_1_while_another_still_puts() {
         value: b"polite".to_vec(),
         secret_hash: None,
         ttl_secs: 600,
+        class: crate::store::StorageClass::Durable,
     };
     assert_eq!(put_as(&mut h, 5, req, 7), Status::Ok);
 }

@@ -27,6 +27,7 @@ fn record(i: u64, expiry_ms: u64, now_ms: u64) -> Record {
         expiry_ms,
         arrival_ms: now_ms,
         client: client(1),
+        class: crate::store::StorageClass::Durable,
     }
 }
 

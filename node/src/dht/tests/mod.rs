@@ -32,6 +32,7 @@ fn put(
         value: value.to_vec(),
         secret_hash: secret.map(sha1),
         ttl_secs: ttl,
+        class: crate::store::StorageClass::Durable,
     };
     put_as(h, i, req, 1)
 }
@@ -51,6 +52,7 @@ fn rm(h: &mut Harness, i: usize, k: DhtKey, value: &[u8], secret: &[u8]) -> Stat
         value_hash: sha1(value),
         secret: secret.to_vec(),
         ttl_secs: 3600,
+        class: crate::store::StorageClass::Durable,
     };
     match h.run(i, |d, now| d.rm(now, req, client(1))) {
         Outcome::Write(Ok(s)) => s,

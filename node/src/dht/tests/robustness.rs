@@ -171,6 +171,7 @@ fn writes_arriving_in_one_step_share_one_commit() {
             secret_hash: None,
             ttl_secs: 60,
             client: client(1),
+            class: crate::store::StorageClass::Durable,
         };
         let payload = wire::encode(&Msg::Write {
             req: u64::from(n),

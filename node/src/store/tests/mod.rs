@@ -6,12 +6,13 @@ mod model;
 mod persistence;
 mod replication;
 mod robustness;
+mod soft;
 mod throughput;
 mod values;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{DhtKey, PutRequest, RemoveRequest, Store, StoreLimits, sha1};
+use super::{DhtKey, PutRequest, RemoveRequest, StorageClass, Store, StoreLimits, sha1};
 
 /// A start time far from zero, so `now - x` never underflows in tests.
 pub(super) const T0: u64 = 1_700_000_000_000;
@@ -45,6 +46,7 @@ pub(super) fn put_req(
         secret_hash: secret.map(sha1),
         ttl_secs: ttl,
         client,
+        class: StorageClass::Durable,
     }
 }
 
@@ -56,6 +58,7 @@ pub(super) fn rm_req(k: DhtKey, value: &[u8], secret: &[u8], ttl: i64) -> Remove
         secret: secret.to_vec(),
         ttl_secs: ttl,
         client: ip(200),
+        class: StorageClass::Durable,
     }
 }
 

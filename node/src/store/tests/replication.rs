@@ -173,6 +173,7 @@ fn forged_or_expired_replicas_are_refused() {
         expiry_ms: T0 + 1_000,
         arrival_ms: T0,
         client: ip(1),
+        class: crate::store::StorageClass::Durable,
     };
     let mut forged = good.clone();
     forged.payload = Payload::Value(b"w".to_vec());
