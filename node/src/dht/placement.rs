@@ -64,6 +64,17 @@ impl Placement {
         self.leaf.closest(&node_id(key), |_| false)
     }
 
+    /// The root of `key` when this node's leaf set covers it (Pastry's rule: inside the leaf
+    /// set's range the root is known without asking anyone); `None` otherwise.
+    #[must_use]
+    pub fn known_root(&self, key: DhtKey) -> Option<NodeInfo> {
+        let id = node_id(key);
+        if !self.leaf.covers(&id) {
+            return None;
+        }
+        Some(self.leaf.closest(&id, |_| false).unwrap_or(self.me))
+    }
+
     /// The r nodes closest to `key` among self and the leaf set, closest first.
     #[must_use]
     pub fn replica_set(&self, key: DhtKey) -> Vec<NodeInfo> {

@@ -2,7 +2,8 @@
 //! commit that every store write goes through.
 //!
 //! ```text
-//! origin ──Lookup(key)──▶ overlay ──root──▶ origin ──Write──▶ root
+//! origin ──Lookup(key)──▶ overlay ──root──▶ origin ──Write──▶ root   (no lookup when the
+//!                                                                  origin's leaf set covers key)
 //! root: stage → group commit → Replicate ──▶ r − 1 replicas: stage → commit → ReplicaAck ──▶ root
 //! root ──WriteReply(status)──▶ origin   (after the first ReplicaAck; at once with no neighbours)
 //! ```
@@ -131,7 +132,19 @@ impl Dht {
             self.finish(id, Outcome::Write(Err(DhtError::Invalid(why))));
             return ReqId(id);
         }
-        self.lookup(node_id(body.key()), id);
+        // Inside the leaf set's range the root is known: write to it at once and save the
+        // lookup's round trip. A root that knows better redirects; one that does not answer
+        // sends the next attempt through a lookup, which routes round dead nodes.
+        match self.place.known_root(body.key()) {
+            Some(root) if root.id != self.place.me().id => {
+                let msg = Msg::Write {
+                    req: id,
+                    body: body.clone(),
+                };
+                self.send_direct(root, &msg, Sent::Write(id));
+            }
+            _ => self.lookup(node_id(body.key()), id),
+        }
         self.track(now, id, Request::Write { body, attempt: 1 });
         ReqId(id)
     }
