@@ -1,10 +1,14 @@
 //! The task that owns the [`Proxy`] and its sockets; see the [module documentation](super).
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -46,7 +50,7 @@ enum Wake {
     Datagram(std::io::Result<(usize, SocketAddr)>),
     Accept(std::io::Result<(TcpStream, SocketAddr)>),
     Conn(Option<ConnEvent>),
-    Dht(Option<DhtDone>),
+    Dht(DhtDone),
     Timeout,
     Command(Option<Command>),
 }
@@ -61,8 +65,9 @@ pub(super) struct Driver<L> {
     conns: Connections,
     conn_rx: mpsc::Receiver<ConnEvent>,
     location: Arc<L>,
-    dht_tx: mpsc::UnboundedSender<DhtDone>,
-    dht_rx: mpsc::UnboundedReceiver<DhtDone>,
+    /// Location requests in flight, polled by this task itself: an answer wakes the driver
+    /// directly, with no task spawned per request and no channel in between.
+    dht: FuturesUnordered<Pin<Box<dyn Future<Output = DhtDone> + Send>>>,
     dht_inflight: usize,
     max_dht_inflight: usize,
     /// Requests allowed in flight now: at most `max_dht_inflight`, less while the DHT is slow.
@@ -88,7 +93,6 @@ impl<L: LocationService> Driver<L> {
         let started = now();
         let dht_timeout = config.proxy.dht_timeout;
         let (conn_tx, conn_rx) = mpsc::channel(CONN_EVENTS);
-        let (dht_tx, dht_rx) = mpsc::unbounded_channel();
         let conns = Connections::new(conn_tx, config.tcp, config.proxy.transaction.limits);
         Self {
             local: config.proxy.local,
@@ -98,8 +102,7 @@ impl<L: LocationService> Driver<L> {
             conns,
             conn_rx,
             location,
-            dht_tx,
-            dht_rx,
+            dht: FuturesUnordered::new(),
             dht_inflight: 0,
             max_dht_inflight: config.max_dht_inflight.max(1),
             window: config.max_dht_inflight.max(1),
@@ -136,7 +139,7 @@ impl<L: LocationService> Driver<L> {
                     tokio::time::sleep(ERROR_PAUSE).await;
                 }
                 Wake::Conn(Some(ev)) => self.conn_event(ev),
-                Wake::Dht(Some(done)) => self.dht_done(done),
+                Wake::Dht(done) => self.dht_done(done),
                 Wake::Timeout => self.proxy.handle_timeout(now()),
                 Wake::Command(Some(Command::Status { reply })) => {
                     let _ = reply.send(self.status());
@@ -148,9 +151,9 @@ impl<L: LocationService> Driver<L> {
                     let _ = reply.send(());
                     return;
                 }
-                // The driver holds a sender of both channels, so these never end; no handle
+                // The driver holds a sender of the connection channel, so it never ends; no handle
                 // left means nobody can stop us any more: stop now.
-                Wake::Conn(None) | Wake::Dht(None) | Wake::Command(None) => return,
+                Wake::Conn(None) | Wake::Command(None) => return,
             }
         }
     }
@@ -167,7 +170,7 @@ impl<L: LocationService> Driver<L> {
             r = self.udp.recv_from(buf) => Wake::Datagram(r),
             r = self.tcp.accept() => Wake::Accept(r),
             e = self.conn_rx.recv() => Wake::Conn(e),
-            d = self.dht_rx.recv() => Wake::Dht(d),
+            Some(d) = self.dht.next(), if !self.dht.is_empty() => Wake::Dht(d),
             () = sleep => Wake::Timeout,
             c = self.commands.recv() => Wake::Command(c),
         }
@@ -312,27 +315,24 @@ impl<L: LocationService> Driver<L> {
             Output::Lookup { id, .. } => DhtDone::Lookup(id, Err(busy()), None),
             Output::Store { id, .. } => DhtDone::Store(id, Err(busy()), None),
         };
-        let _ = self.dht_tx.send(done);
+        self.dht.push(Box::pin(std::future::ready(done)));
     }
 
-    /// Runs one location request as its own task; its answer comes back through the channel.
+    /// Starts one location request; its answer comes out of `self.dht` in `wait`.
     fn launch(&mut self, output: Output) {
         self.dht_inflight += 1;
-        let tx = self.dht_tx.clone();
         let location = Arc::clone(&self.location);
         let started = Some(now());
-        tokio::spawn(async move {
-            let done = match output {
+        self.dht.push(Box::pin(async move {
+            match output {
                 Output::Lookup { id, key } => {
                     DhtDone::Lookup(id, location.lookup(key).await, started)
                 }
                 Output::Store { id, key, ops } => {
                     DhtDone::Store(id, location.store(key, ops).await, started)
                 }
-            };
-            // The driver may have stopped meanwhile; then nobody needs the answer.
-            let _ = tx.send(done);
-        });
+            }
+        }));
     }
 
     fn status(&self) -> SipStatus {
