@@ -40,6 +40,15 @@ pub struct Metrics {
     pub datagrams_in: u64,
     /// Datagrams sent.
     pub datagrams_out: u64,
+    /// Messages received in well-formed datagrams (each ack of a coalesced ack counts).
+    pub messages_in: u64,
+    /// Messages sent (each ack of a coalesced ack counts): at least `datagrams_out`, more when
+    /// several messages to one peer shared a datagram.
+    pub messages_out: u64,
+    /// Received datagrams that carried more than one message.
+    pub bundles_in: u64,
+    /// Sent datagrams that carried more than one message.
+    pub bundles_out: u64,
     /// Bytes received.
     pub bytes_in: u64,
     /// Bytes sent.

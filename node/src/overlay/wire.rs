@@ -1,8 +1,17 @@
-//! The overlay's wire format: one message per UDP datagram, at most [`MAX_DATAGRAM`] bytes.
+//! The overlay's wire format: one or more messages of one sender per UDP datagram, at most
+//! [`MAX_DATAGRAM`] bytes.
 //!
-//! A datagram is one version byte followed by a postcard-encoded [`Message`]. Decoding is bounded
-//! (the input is at most 1,200 bytes and every list is checked against its limit after decoding),
-//! and every way a datagram can be wrong maps to a [`DecodeError`] the node counts and drops.
+//! A datagram carrying one message is the byte [`PROTOCOL_VERSION`] followed by a
+//! postcard-encoded [`Message`] (the sender's ID, then the [`Body`]). A *bundle* carries several
+//! messages to one destination, so a node under load sends far fewer datagrams (each costs a
+//! syscall on both ends): the byte [`BUNDLE_VERSION`], the sender's ID, a count byte (2 to
+//! [`MAX_BUNDLE`]) and that many postcard-encoded bodies. Bodies are [`Body`] values, which
+//! cannot contain a bundle, so bundles never nest. [`pack`] builds the datagrams.
+//!
+//! Decoding is bounded (the input is at most 1,200 bytes, the body count is checked before any
+//! body is decoded, and every list is checked against its limit after decoding), and every way a
+//! datagram can be wrong maps to a [`DecodeError`] the node counts and drops, the whole datagram
+//! at once.
 //!
 //! Routing state (routing-table rows, leaf sets, join requests) is signed by its sender; a
 //! signature covers the message's content and a (epoch, sequence) stamp, so a receiver checks
@@ -13,14 +22,28 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::id::NodeId;
+use super::id::{ID_BYTES, NodeId};
 use super::identity::{Identity, Proof};
 use super::node_info::NodeInfo;
 
-/// Version byte that starts every datagram.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// Version byte that starts a datagram carrying one message. Version 2 added bundles and
+/// [`Body::Acks`]; a node of version 1 would drop part of the traffic, so it drops all of it.
+pub const PROTOCOL_VERSION: u8 = 2;
+/// Byte that starts a bundle: the version with the top bit set.
+pub const BUNDLE_VERSION: u8 = PROTOCOL_VERSION | 0x80;
 /// Largest datagram the overlay sends or accepts: fits any path MTU seen on a LAN or Wi-Fi.
 pub const MAX_DATAGRAM: usize = 1200;
+/// Most messages in one bundle. Bounds the work one datagram can ask of a receiver (each ping
+/// asking for a proof costs a signature) to a small multiple of what separate datagrams would.
+pub const MAX_BUNDLE: usize = 64;
+/// Most sequence numbers in one [`Body::Acks`] (fits a datagram even with 10-byte varints).
+pub const MAX_ACKS: usize = 100;
+/// Bytes before the first body of a single-message datagram: version and sender.
+const SINGLE_HEADER: usize = 1 + ID_BYTES;
+/// Bytes before the first body of a bundle: version, sender and count.
+const BUNDLE_HEADER: usize = SINGLE_HEADER + 1;
+/// Largest encoded body: one that fits a single-message datagram.
+pub const MAX_BODY: usize = MAX_DATAGRAM - SINGLE_HEADER;
 /// Most hops recorded in a routed message's path (hops beyond are counted, not listed).
 pub const MAX_PATH: usize = 24;
 /// Most node entries in one message (a leaf set of 2 × 10 plus the sender).
@@ -73,6 +96,9 @@ pub enum Body {
         /// The acknowledged sequence number.
         seq: u64,
     },
+    /// Acknowledges several [`Body::Reliable`] messages at once (at most [`MAX_ACKS`]): what a
+    /// run of acks to one peer becomes when a busy node sends them together.
+    Acks(Vec<u64>),
     /// A new node asks a seed to route its join.
     JoinRequest(Signed<u64>),
     /// Routing-table row `row` of the sender, for a joining node or a table repair.
@@ -84,6 +110,18 @@ pub enum Body {
     },
     /// A leaf set, sent for one of the reasons in [`LeafSetKind`].
     LeafSet(Signed<LeafSetContent>),
+}
+
+impl Body {
+    /// How many messages this body stands for: an [`Body::Acks`] counts each ack, as the
+    /// separate [`Body::Ack`]s it replaces would.
+    #[must_use]
+    pub fn message_count(&self) -> usize {
+        match self {
+            Self::Acks(seqs) => seqs.len(),
+            _ => 1,
+        }
+    }
 }
 
 /// Content of a [`Body::Reliable`] message.
@@ -259,42 +297,147 @@ pub enum EncodeError {
     TooLarge,
 }
 
+/// The messages one datagram carried, all from one sender, in the order sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// The ID the sender claims (as [`Message::sender`]).
+    pub sender: NodeId,
+    /// One body, or 2 to [`MAX_BUNDLE`] for a bundle.
+    pub bodies: Vec<Body>,
+}
+
+impl Datagram {
+    /// The datagram's messages, each as if it had come alone.
+    pub fn into_messages(self) -> impl Iterator<Item = Message> {
+        let sender = self.sender;
+        self.bodies
+            .into_iter()
+            .map(move |body| Message { sender, body })
+    }
+}
+
 /// Encodes `msg` into one datagram.
 ///
 /// # Errors
 /// [`EncodeError::TooLarge`] when it does not fit.
 pub fn encode(msg: &Message) -> Result<Vec<u8>, EncodeError> {
-    let mut out = vec![PROTOCOL_VERSION];
-    let body = postcard::to_allocvec(msg).map_err(|_| EncodeError::TooLarge)?;
-    out.extend_from_slice(&body);
-    if out.len() > MAX_DATAGRAM {
+    let body = encode_body(&msg.body)?;
+    Ok(frame(&msg.sender, &[body]))
+}
+
+/// Encodes one body for [`pack`].
+///
+/// # Errors
+/// [`EncodeError::TooLarge`] when it would not fit even a datagram of its own.
+pub fn encode_body(body: &Body) -> Result<Vec<u8>, EncodeError> {
+    let bytes = postcard::to_allocvec(body).map_err(|_| EncodeError::TooLarge)?;
+    if bytes.len() > MAX_BODY {
         return Err(EncodeError::TooLarge);
     }
-    Ok(out)
+    Ok(bytes)
+}
+
+/// Packs encoded bodies (from [`encode_body`]) from `sender`, in order, into as few datagrams as
+/// fit: consecutive bodies share a bundle while it stays within [`MAX_DATAGRAM`] and
+/// [`MAX_BUNDLE`]; a body that ends up alone is sent as a single-message datagram.
+#[must_use]
+pub fn pack(sender: &NodeId, bodies: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < bodies.len() {
+        let end = start + bundle_len(&bodies[start..]);
+        out.push(frame(sender, &bodies[start..end]));
+        start = end;
+    }
+    out
+}
+
+/// How many of the leading `bodies` (at least one) go in the next datagram.
+fn bundle_len(bodies: &[Vec<u8>]) -> usize {
+    let mut size = BUNDLE_HEADER;
+    let mut n = 0;
+    for body in bodies.iter().take(MAX_BUNDLE) {
+        size += body.len();
+        if size > MAX_DATAGRAM {
+            break;
+        }
+        n += 1;
+    }
+    n.max(1)
+}
+
+// The count of a bundle is one byte.
+const _: () = assert!(MAX_BUNDLE <= u8::MAX as usize);
+
+/// One datagram holding `bodies` (one, or a bundle of up to [`MAX_BUNDLE`]).
+fn frame(sender: &NodeId, bodies: &[Vec<u8>]) -> Vec<u8> {
+    let len = bodies.iter().map(Vec::len).sum::<usize>() + BUNDLE_HEADER;
+    let mut out = Vec::with_capacity(len);
+    if let [body] = bodies {
+        out.push(PROTOCOL_VERSION);
+        out.extend_from_slice(&sender.0);
+        out.extend_from_slice(body);
+        return out;
+    }
+    out.push(BUNDLE_VERSION);
+    out.extend_from_slice(&sender.0);
+    // `bundle_len` caps a bundle at MAX_BUNDLE bodies, which fits the byte.
+    out.push(u8::try_from(bodies.len()).unwrap_or(u8::MAX));
+    for body in bodies {
+        out.extend_from_slice(body);
+    }
+    out
 }
 
 /// Decodes one datagram and checks every limit.
 ///
 /// # Errors
 /// The reason the datagram must be dropped.
-pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
+pub fn decode(data: &[u8]) -> Result<Datagram, DecodeError> {
     if data.len() > MAX_DATAGRAM {
         return Err(DecodeError::Oversized);
     }
     let (&version, rest) = data.split_first().ok_or(DecodeError::Version)?;
-    if version != PROTOCOL_VERSION {
-        return Err(DecodeError::Version);
+    let bundle = match version {
+        PROTOCOL_VERSION => false,
+        BUNDLE_VERSION => true,
+        _ => return Err(DecodeError::Version),
+    };
+    let (sender, rest) = take::<NodeId>(rest)?;
+    let (count, mut rest) = if bundle {
+        bundle_count(rest)?
+    } else {
+        (1, rest)
+    };
+    let mut bodies = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (body, tail) = take::<Body>(rest)?;
+        if !within_limits(&body) {
+            return Err(DecodeError::OverLimit);
+        }
+        bodies.push(body);
+        rest = tail;
     }
-    let (msg, trailing) =
-        postcard::take_from_bytes::<Message>(rest).map_err(|_| DecodeError::Malformed)?;
-    if !trailing.is_empty() {
+    if !rest.is_empty() {
         return Err(DecodeError::Malformed);
     }
-    if within_limits(&msg.body) {
-        Ok(msg)
-    } else {
-        Err(DecodeError::OverLimit)
+    Ok(Datagram { sender, bodies })
+}
+
+/// Reads a bundle's body count, checked before any body is decoded.
+fn bundle_count(rest: &[u8]) -> Result<(usize, &[u8]), DecodeError> {
+    let (&count, rest) = rest.split_first().ok_or(DecodeError::Malformed)?;
+    match usize::from(count) {
+        // The packer never bundles fewer than two; anything else is not ours.
+        0 | 1 => Err(DecodeError::Malformed),
+        n if n > MAX_BUNDLE => Err(DecodeError::OverLimit),
+        n => Ok((n, rest)),
     }
+}
+
+/// Decodes one postcard value from the front of `bytes`.
+fn take<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<(T, &'a [u8]), DecodeError> {
+    postcard::take_from_bytes::<T>(bytes).map_err(|_| DecodeError::Malformed)
 }
 
 fn within_limits(body: &Body) -> bool {
@@ -323,6 +466,7 @@ fn within_limits(body: &Body) -> bool {
             inner: Reliable::LookupReply { path, .. },
             ..
         } => path.len() <= MAX_PATH,
+        Body::Acks(seqs) => seqs.len() <= MAX_ACKS,
         Body::Ping { .. }
         | Body::Pong { .. }
         | Body::Ack { .. }
@@ -360,6 +504,7 @@ mod tests {
                 proof: Some(me.prove(b"x")),
             },
             Body::Ack { seq: 9 },
+            Body::Acks(vec![u64::MAX; MAX_ACKS]),
             Body::JoinRequest(Signed::sign(&me, stamp, 5)),
             Body::RowRequest { row: 3 },
             Body::Row(Signed::sign(
@@ -434,8 +579,124 @@ mod tests {
         for msg in sample_messages() {
             let bytes = encode(&msg).unwrap();
             assert!(bytes.len() <= MAX_DATAGRAM);
-            assert_eq!(decode(&bytes).unwrap(), msg);
+            assert_eq!(
+                decode(&bytes).unwrap().into_messages().collect::<Vec<_>>(),
+                [msg]
+            );
         }
+    }
+
+    #[test]
+    fn single_message_keeps_the_version_1_layout() {
+        for msg in sample_messages() {
+            let mut expected = vec![PROTOCOL_VERSION];
+            expected.extend(postcard::to_allocvec(&msg).unwrap());
+            assert_eq!(encode(&msg).unwrap(), expected);
+        }
+    }
+
+    fn encoded_bodies(msgs: &[Message]) -> Vec<Vec<u8>> {
+        msgs.iter().map(|m| encode_body(&m.body).unwrap()).collect()
+    }
+
+    #[test]
+    fn bundles_round_trip_in_order_and_fill_datagrams() {
+        let msgs = sample_messages();
+        let sender = msgs[0].sender;
+        let bodies = encoded_bodies(&msgs);
+        let datagrams = pack(&sender, &bodies);
+        assert!(datagrams.len() < msgs.len());
+        let mut decoded = Vec::new();
+        for (i, d) in datagrams.iter().enumerate() {
+            assert!(d.len() <= MAX_DATAGRAM);
+            // Greedy: the next datagram's first body would not have fitted this one.
+            if let Some(next) = datagrams.get(i + 1) {
+                let first_next = decode(next).unwrap().bodies.remove(0);
+                let extra = encode_body(&first_next).unwrap().len();
+                let header = if d[0] == PROTOCOL_VERSION { 1 } else { 0 };
+                assert!(d.len() + header + extra > MAX_DATAGRAM);
+            }
+            let dg = decode(d).unwrap();
+            assert_eq!(dg.sender, sender);
+            decoded.extend(dg.into_messages());
+        }
+        assert_eq!(decoded, msgs);
+    }
+
+    #[test]
+    fn small_bodies_bundle_up_to_the_count_limit() {
+        let sender = NodeId([7; 20]);
+        let bodies: Vec<_> = (0..(MAX_BUNDLE as u64 * 2 + 1))
+            .map(|seq| encode_body(&Body::Ack { seq }).unwrap())
+            .collect();
+        let datagrams = pack(&sender, &bodies);
+        let counts: Vec<_> = datagrams
+            .iter()
+            .map(|d| decode(d).unwrap().bodies.len())
+            .collect();
+        assert_eq!(counts, [MAX_BUNDLE, MAX_BUNDLE, 1]);
+        assert_eq!(datagrams[0][0], BUNDLE_VERSION);
+        assert_eq!(datagrams[2][0], PROTOCOL_VERSION);
+    }
+
+    /// A bundle of `n` acks with the count byte saying `count`.
+    fn ack_bundle(n: usize, count: u8) -> Vec<u8> {
+        let mut out = vec![BUNDLE_VERSION];
+        out.extend_from_slice(&[0xff; 20]);
+        out.push(count);
+        for seq in 0..n as u64 {
+            out.extend(encode_body(&Body::Ack { seq }).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn rejects_bad_bundles() {
+        assert!(decode(&ack_bundle(3, 3)).is_ok());
+        // More bodies than allowed, even when the datagram is small.
+        let n = MAX_BUNDLE + 1;
+        let many = ack_bundle(n, u8::try_from(n).unwrap());
+        assert!(many.len() <= MAX_DATAGRAM);
+        assert_eq!(decode(&many), Err(DecodeError::OverLimit));
+        // Counts that disagree with the content, or are not a bundle's.
+        assert_eq!(decode(&ack_bundle(3, 4)), Err(DecodeError::Malformed));
+        assert_eq!(decode(&ack_bundle(3, 2)), Err(DecodeError::Malformed));
+        assert_eq!(decode(&ack_bundle(1, 1)), Err(DecodeError::Malformed));
+        assert_eq!(decode(&ack_bundle(0, 0)), Err(DecodeError::Malformed));
+        // Truncated anywhere, including at a body boundary.
+        let whole = ack_bundle(3, 3);
+        for cut in 0..whole.len() {
+            assert!(decode(&whole[..cut]).is_err(), "cut at {cut}");
+        }
+        // Oversized as a whole although every body is fine.
+        let mut big = ack_bundle(2, 2);
+        big.resize(MAX_DATAGRAM + 1, 0);
+        assert_eq!(decode(&big), Err(DecodeError::Oversized));
+        // A body over its limit drops the whole bundle.
+        let mut over = ack_bundle(1, 2);
+        over.extend(postcard::to_allocvec(&Body::Acks(vec![1; MAX_ACKS + 1])).unwrap());
+        assert_eq!(decode(&over), Err(DecodeError::OverLimit));
+    }
+
+    #[test]
+    fn bundles_do_not_nest() {
+        // A bundle whose first body is itself a bundle: `Body` has no variant for it, so the
+        // inner frame does not decode as a body.
+        let inner = ack_bundle(2, 2);
+        let mut outer = ack_bundle(0, 2);
+        outer.extend_from_slice(&inner);
+        outer.extend(encode_body(&Body::Ack { seq: 1 }).unwrap());
+        assert_eq!(decode(&outer), Err(DecodeError::Malformed));
+        // Nor does a single-message frame inside a bundle.
+        let mut outer = ack_bundle(1, 2);
+        outer.extend(
+            encode(&Message {
+                sender: NodeId([0xff; 20]),
+                body: Body::Ack { seq: 1 },
+            })
+            .unwrap(),
+        );
+        assert!(decode(&outer).is_err());
     }
 
     #[test]
@@ -459,6 +720,10 @@ mod tests {
     fn rejects_bad_framing() {
         assert_eq!(decode(&[]), Err(DecodeError::Version));
         assert_eq!(decode(&[9, 0]), Err(DecodeError::Version));
+        // Version 1 had no bundles; its nodes are not spoken to.
+        let mut v1 = encode(&sample_messages()[0]).unwrap();
+        v1[0] = 1;
+        assert_eq!(decode(&v1), Err(DecodeError::Version));
         assert_eq!(decode(&[PROTOCOL_VERSION]), Err(DecodeError::Malformed));
         assert_eq!(
             decode(&vec![PROTOCOL_VERSION; 1201]),
@@ -473,9 +738,22 @@ mod tests {
         }
 
         #[test]
-        fn mutations_never_panic(which in 0usize..11, flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
+        fn mutations_never_panic(which in 0usize..12, flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
             let msgs = sample_messages();
             let mut bytes = encode(&msgs[which % msgs.len()]).unwrap();
+            for (i, v) in flips {
+                let i = i.index(bytes.len());
+                bytes[i] ^= v;
+            }
+            let _ = decode(&bytes);
+            let n = cut.index(bytes.len() + 1);
+            let _ = decode(&bytes[..n]);
+        }
+
+        #[test]
+        fn bundle_mutations_never_panic(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
+            let msgs = sample_messages();
+            let mut bytes = pack(&msgs[0].sender, &encoded_bodies(&msgs[..5])).swap_remove(0);
             for (i, v) in flips {
                 let i = i.index(bytes.len());
                 bytes[i] ^= v;

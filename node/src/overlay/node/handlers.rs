@@ -28,6 +28,11 @@ impl Node {
                 proof,
             } => self.on_pong(now, from, sender, nonce, observed, proof),
             Body::Ack { seq } => self.on_ack(now, from, seq),
+            Body::Acks(seqs) => {
+                for seq in seqs {
+                    self.on_ack(now, from, seq);
+                }
+            }
             Body::Reliable { seq, inner } => self.on_reliable(now, from, sender, seq, inner),
             Body::JoinRequest(req) => self.on_join_request(now, from, sender, &req),
             Body::RowRequest { row } => self.send_row(now, from, usize::from(row)),

@@ -13,6 +13,7 @@
 
 mod handlers;
 mod maintenance;
+mod outbox;
 mod peers;
 mod reliable;
 mod routing;
@@ -34,8 +35,9 @@ use super::metrics::Metrics;
 use super::node_info::NodeInfo;
 use super::routing_table::RoutingTable;
 use super::timer::{Deadline, Deadlines, Timer, TimerTable};
-use super::wire::{self, Body, Message, Stamp};
+use super::wire::{self, Body, Stamp};
 
+use outbox::Outbox;
 use peers::{Peer, PendingPing};
 use reliable::Inflight;
 
@@ -192,6 +194,9 @@ pub struct Node {
     all_peers_rtt: super::rtt::RttEstimator,
     timers: TimerTable,
     deadlines: Deadlines,
+    /// Messages sent since `poll_transmit` was last drained, packed when it is called.
+    outbox: Outbox,
+    /// Datagrams packed and not yet polled.
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     metrics: Metrics,
@@ -230,6 +235,7 @@ impl Node {
             all_peers_rtt: super::rtt::RttEstimator::new(),
             timers: TimerTable::default(),
             deadlines: Deadlines::default(),
+            outbox: Outbox::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             metrics: Metrics::default(),
@@ -350,7 +356,7 @@ impl Node {
             return;
         }
         match wire::decode(data) {
-            Ok(msg) => self.handle_message(now, from, msg),
+            Ok(datagram) => self.handle_decoded(now, from, datagram),
             Err(e) => {
                 let d = &mut self.metrics.dropped;
                 match e {
@@ -359,6 +365,17 @@ impl Node {
                     wire::DecodeError::Malformed | wire::DecodeError::OverLimit => d.malformed += 1,
                 }
             }
+        }
+    }
+
+    /// Handles each message of a datagram in turn, exactly as if each had come alone.
+    fn handle_decoded(&mut self, now: Instant, from: SocketAddr, datagram: wire::Datagram) {
+        if datagram.bodies.len() > 1 {
+            self.metrics.bundles_in += 1;
+        }
+        for msg in datagram.into_messages() {
+            self.metrics.messages_in += msg.body.message_count() as u64;
+            self.handle_message(now, from, msg);
         }
     }
 
@@ -386,9 +403,13 @@ impl Node {
 
     // ---- output --------------------------------------------------------------------------
 
-    /// The next datagram to send.
+    /// The next datagram to send. Messages to one destination sent since the previous drain
+    /// share datagrams, so drain this only after feeding every input at hand.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.transmits.is_empty() && !self.outbox.is_empty() {
+            self.pack_outbox();
+        }
         self.transmits.pop_front()
     }
 
@@ -419,21 +440,10 @@ impl Node {
         }
     }
 
-    /// Encodes and queues `body` for `dst`. Our own messages always fit (lists are capped where
-    /// they are built); one that does not is a bug, logged and dropped rather than sent cut.
+    /// Queues `body` for `dst`; it is encoded and packed with the other messages to `dst` at
+    /// the next [`poll_transmit`](Self::poll_transmit).
     fn send(&mut self, dst: SocketAddr, body: Body) {
-        let msg = Message {
-            sender: self.me.id,
-            body,
-        };
-        match wire::encode(&msg) {
-            Ok(payload) => {
-                self.metrics.datagrams_out += 1;
-                self.metrics.bytes_out += payload.len() as u64;
-                self.transmits.push_back(Transmit { dst, payload });
-            }
-            Err(e) => tracing::error!(?e, "dropping an overlay message that does not fit"),
-        }
+        self.outbox.push(dst, body);
     }
 
     /// Signs `content` with a fresh stamp.

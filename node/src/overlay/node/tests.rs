@@ -167,7 +167,9 @@ fn forged_join_and_routing_state_are_dropped() {
     let replay = pair
         .captured
         .iter()
-        .find(|d| matches!(wire::decode(d).map(|m| m.body), Ok(Body::LeafSet(_))))
+        .find(|d| {
+            wire::decode(d).is_ok_and(|dg| dg.bodies.iter().any(|b| matches!(b, Body::LeafSet(_))))
+        })
         .cloned()
         .unwrap();
     let from = addr(2);
@@ -205,4 +207,137 @@ proptest! {
         let root_ok = matches!(done, Some(Event::LookupDone { result: Ok(ref r), .. }) if r.root.id == b);
         prop_assert!(root_ok, "{:?}", done);
     }
+}
+
+/// Many messages to one peer in one step share datagrams, and every one is still delivered and
+/// acknowledged (acks coalesced, the congestion window releasing the rest as acks come back).
+#[test]
+fn messages_to_one_peer_in_one_step_share_datagrams() {
+    const N: usize = 60;
+    let mut pair = Pair::joined();
+    let now = pair.now;
+    let b = super::NodeInfo {
+        id: pair.nodes[1].id(),
+        addr: addr(2),
+    };
+    let before: Vec<_> = pair.nodes.iter().map(|n| n.metrics().clone()).collect();
+    for i in 0..N {
+        let payload = format!("message {i}").into_bytes();
+        pair.nodes[0].send_direct(now, b, payload).unwrap();
+    }
+    pair.drive(Duration::from_millis(10));
+    let got: Vec<_> = std::iter::from_fn(|| pair.nodes[1].poll_event())
+        .filter_map(|e| match e {
+            Event::Direct { payload, .. } => Some(payload),
+            _ => None,
+        })
+        .collect();
+    let want: Vec<_> = (0..N)
+        .map(|i| format!("message {i}").into_bytes())
+        .collect();
+    assert_eq!(got, want, "every message, in order");
+    assert!(pair.nodes[0].inflight.is_empty(), "every message acked");
+    assert!(
+        std::iter::from_fn(|| pair.nodes[0].poll_event())
+            .all(|e| !matches!(e, Event::DirectFailed { .. }))
+    );
+    let delta = |i: usize| {
+        let (m, b) = (pair.nodes[i].metrics(), &before[i]);
+        (
+            m.datagrams_out - b.datagrams_out,
+            m.messages_out - b.messages_out,
+            m.bundles_in - b.bundles_in,
+        )
+    };
+    let ((sent_dg, sent_msgs, _), (ack_dg, acks, bundles_in)) = (delta(0), delta(1));
+    assert_eq!((sent_msgs, acks), (N as u64, N as u64));
+    assert!(bundles_in > 0);
+    // The window lets the burst out in a few rounds; each round is one datagram each way.
+    assert!(
+        sent_dg * 4 <= N as u64,
+        "{sent_dg} datagrams for {N} messages"
+    );
+    assert!(ack_dg * 4 <= N as u64, "{ack_dg} datagrams for {N} acks");
+    println!(
+        "{N} direct messages: {sent_dg} datagrams out, {acks} acks in {ack_dg} datagrams \
+         ({:.3} datagrams per message)",
+        (sent_dg + ack_dg) as f64 / (sent_msgs + acks) as f64
+    );
+}
+
+/// A bundle is handled exactly as its messages in separate datagrams: same events, same acks.
+#[test]
+fn a_bundle_is_handled_like_separate_datagrams() {
+    let run = |bundled: bool| {
+        let mut pair = Pair::joined();
+        let (a, now) = (pair.nodes[0].id(), pair.now);
+        let bodies: Vec<Body> = (0..5u64)
+            .map(|i| Body::Reliable {
+                seq: 1_000 + i,
+                inner: wire::Reliable::Direct(vec![u8::try_from(i).unwrap(); 3]),
+            })
+            .collect();
+        let encoded: Vec<_> = bodies
+            .iter()
+            .map(|b| wire::encode_body(b).unwrap())
+            .collect();
+        let datagrams = if bundled {
+            wire::pack(&a, &encoded)
+        } else {
+            encoded
+                .iter()
+                .map(|e| wire::pack(&a, std::slice::from_ref(e)).remove(0))
+                .collect()
+        };
+        assert_eq!(datagrams.len(), if bundled { 1 } else { 5 });
+        let node = &mut pair.nodes[1];
+        for d in &datagrams {
+            node.handle_datagram(now, addr(1), d);
+        }
+        // A replay of the lot changes nothing but the replay counter.
+        for d in &datagrams {
+            node.handle_datagram(now, addr(1), d);
+        }
+        let events: Vec<_> = std::iter::from_fn(|| node.poll_event())
+            .filter(|e| matches!(e, Event::Direct { .. }))
+            .collect();
+        let mut acked = Vec::new();
+        while let Some(t) = node.poll_transmit() {
+            assert_eq!(t.dst, addr(1));
+            for body in wire::decode(&t.payload).unwrap().bodies {
+                match body {
+                    Body::Ack { seq } => acked.push(seq),
+                    Body::Acks(seqs) => acked.extend(seqs),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        (events, acked, node.metrics().dropped)
+    };
+    let (bundled, separate) = (run(true), run(false));
+    assert_eq!(bundled, separate);
+    assert_eq!(bundled.0.len(), 5);
+    assert_eq!(bundled.1.len(), 10, "replays are acked again, as before");
+    assert_eq!(bundled.2.replayed, 5);
+}
+
+#[test]
+fn malformed_bundles_are_dropped_and_counted() {
+    let mut pair = Pair::joined();
+    let (a, now) = (pair.nodes[0].id(), pair.now);
+    let ack = wire::encode_body(&Body::Ack { seq: 1 }).unwrap();
+    let good = wire::pack(&a, &[ack.clone(), ack.clone(), ack]).remove(0);
+    let node = &mut pair.nodes[1];
+    let before = node.metrics().dropped;
+    node.handle_datagram(now, addr(1), &good[..good.len() - 1]);
+    let mut bad_count = good.clone();
+    bad_count[21] = u8::try_from(wire::MAX_BUNDLE + 1).unwrap();
+    node.handle_datagram(now, addr(1), &bad_count);
+    let mut oversized = good;
+    oversized.resize(wire::MAX_DATAGRAM + 1, 0);
+    node.handle_datagram(now, addr(1), &oversized);
+    let after = node.metrics().dropped;
+    assert_eq!(after.malformed - before.malformed, 2);
+    assert_eq!(after.oversized - before.oversized, 1);
+    assert!(node.poll_transmit().is_none());
 }
