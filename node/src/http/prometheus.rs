@@ -25,6 +25,26 @@ pub fn render(s: &Status) -> String {
             m.datagrams_out,
         ),
         (
+            "scope_messages_in_total",
+            "Overlay messages received (several may share a datagram).",
+            m.messages_in,
+        ),
+        (
+            "scope_messages_out_total",
+            "Overlay messages sent (several may share a datagram).",
+            m.messages_out,
+        ),
+        (
+            "scope_bundles_in_total",
+            "Overlay datagrams received that carried several messages.",
+            m.bundles_in,
+        ),
+        (
+            "scope_bundles_out_total",
+            "Overlay datagrams sent that carried several messages.",
+            m.bundles_out,
+        ),
+        (
             "scope_bytes_in_total",
             "Overlay bytes received.",
             m.bytes_in,
