@@ -26,7 +26,8 @@
 //! was measured first: its copy-on-write commit cost as much CPU as the file's commit with its
 //! fsync.) Reads see both: a key's durable values come first, then its soft ones, and the
 //! repair index covers both, so soft items are re-replicated after joins and failures like any
-//! other. Each table enforces the capacity on its own.
+//! other. The soft table takes at most an eighth of the capacity ([`soft::SOFT_SHARE`]): it is
+//! held in RAM, where an item costs about three times its charged bytes.
 //!
 //! # Fair share
 //!
@@ -56,7 +57,6 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use redb::backends::InMemoryBackend;
-
 use redb::{Database, ReadTransaction, ReadableDatabase as _, ReadableTable as _};
 use rules::ItemTable;
 use soft::SoftTable;

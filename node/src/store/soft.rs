@@ -16,6 +16,10 @@ use super::ring::KeyRange;
 use super::rules::ItemTable;
 use super::tables::{ORDER_LEN, order_key};
 
+/// The soft table may hold this fraction of the store's capacity: it lives in RAM, where an
+/// item (record, B-tree entries, index entry) costs about three times its charged bytes.
+pub(crate) const SOFT_SHARE: u64 = 8;
+
 /// Soft items with their `get` order, expiry order and per-client charges.
 #[derive(Debug, Default)]
 pub(crate) struct SoftTable {
@@ -191,7 +195,7 @@ impl ItemTable for SoftTable {
         cost: u64,
         admission: Admission,
     ) -> Result<bool, StoreError> {
-        if self.bytes.saturating_add(cost) > limits.capacity_bytes {
+        if self.bytes.saturating_add(cost) > limits.capacity_bytes / SOFT_SHARE {
             return Ok(false);
         }
         if admission == Admission::Replica {

@@ -131,3 +131,28 @@ fn soft_items_do_not_survive_a_reopen_and_durable_ones_do() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_soft_table_holds_at_most_its_share_of_the_capacity() {
+    let limits = StoreLimits {
+        capacity_bytes: 8 * 1024,
+        client_floor_bytes: 8 * 1024,
+        ..StoreLimits::default()
+    };
+    let s = Store::in_memory(limits).unwrap();
+    // 1,024 bytes of soft share: items of 100 + 77 bytes, five fit and the sixth does not.
+    let put = |i: u8| crate::store::PutRequest {
+        class: StorageClass::Soft,
+        ..put_req(key(i), &[i; 100], None, 60, ip(1))
+    };
+    for i in 0..5 {
+        s.put(T0, &put(i)).unwrap();
+    }
+    assert!(matches!(
+        s.put(T0, &put(5)),
+        Err(crate::store::StoreError::OverCapacity)
+    ));
+    // Durable items still have the rest of the capacity.
+    s.put(T0, &put_req(key(9), &[9; 100], None, 60, ip(1)))
+        .unwrap();
+}
