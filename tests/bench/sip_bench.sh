@@ -16,7 +16,7 @@
 # usage: tests/bench/sip_bench.sh
 # env:   RATES="1000 1500 2000 3000 4000 6000 8000 12000" STEP_S=10 LAT_RATE=1000 CALL_RATE=100 CALL_S=10
 #        BIN (default target/release/scope-node), KAMAILIO_CFG (default the anchor's),
-#        NODES=4, KEEP=1 keeps the result directory
+#        NODES=4, THREADS=1 (worker threads per node), KEEP=1 keeps the result directory
 # Needs sipp (sip-tester), tcpdump, python3, curl; Kamailio is skipped when not installed.
 # Every process it starts is stopped on exit.
 set -u
@@ -29,6 +29,9 @@ LAT_RATE=${LAT_RATE:-1000}
 CALL_RATE=${CALL_RATE:-100}
 CALL_S=${CALL_S:-10}
 NODES=${NODES:-4}
+# worker threads per node: 4 nodes share the 2 cores, so one each (scope-node's default is one
+# per core; THREADS=2 measures that)
+THREADS=${THREADS:-1}
 BIN=${BIN:-$ROOT/target/release/scope-node}
 KAMAILIO_CFG=${KAMAILIO_CFG:-/work/shared/anchors/sip/kamailio.cfg}
 SIPP_DIR=$ROOT/tests/sipp
@@ -66,7 +69,7 @@ SIP=(); HTTP=(); NPID=()
 for i in $(seq 0 $((NODES - 1))); do
   boot=()
   [ "$i" -gt 0 ] && boot=(--bootstrap "$OVERLAY0")
-  "$BIN" --data-dir "$OUT/node$i" --no-mdns --overlay-addr 127.0.0.1:0 --gateway-addr 127.0.0.1:0 \
+  "$BIN" --data-dir "$OUT/node$i" --no-mdns --threads "$THREADS" --overlay-addr 127.0.0.1:0 --gateway-addr 127.0.0.1:0 \
     --sip-addr 127.0.0.1:0 "${boot[@]}" > "$OUT/node$i.out" 2> "$OUT/node$i.err" &
   NPID[$i]=$!; PIDS="$PIDS $!"
   for _ in $(seq 100); do [ -s "$OUT/node$i.out" ] && break; sleep 0.1; done
