@@ -740,27 +740,30 @@ mod tests {
         #[test]
         fn mutations_never_panic(which in 0usize..12, flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
             let msgs = sample_messages();
-            let mut bytes = encode(&msgs[which % msgs.len()]).unwrap();
-            for (i, v) in flips {
-                let i = i.index(bytes.len());
-                bytes[i] ^= v;
-            }
-            let _ = decode(&bytes);
-            let n = cut.index(bytes.len() + 1);
-            let _ = decode(&bytes[..n]);
+            let bytes = encode(&msgs[which % msgs.len()]).unwrap();
+            decode_mutated(bytes, &flips, cut);
         }
 
         #[test]
         fn bundle_mutations_never_panic(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
             let msgs = sample_messages();
-            let mut bytes = pack(&msgs[0].sender, &encoded_bodies(&msgs[..5])).swap_remove(0);
-            for (i, v) in flips {
-                let i = i.index(bytes.len());
-                bytes[i] ^= v;
-            }
-            let _ = decode(&bytes);
-            let n = cut.index(bytes.len() + 1);
-            let _ = decode(&bytes[..n]);
+            let bytes = pack(&msgs[0].sender, &encoded_bodies(&msgs[..5])).swap_remove(0);
+            decode_mutated(bytes, &flips, cut);
         }
+    }
+
+    /// Decodes `bytes` with the bytes at `flips` changed, then a prefix of it cut at `cut`.
+    fn decode_mutated(
+        mut bytes: Vec<u8>,
+        flips: &[(prop::sample::Index, u8)],
+        cut: prop::sample::Index,
+    ) {
+        for (i, v) in flips {
+            let i = i.index(bytes.len());
+            bytes[i] ^= v;
+        }
+        let _ = decode(&bytes);
+        let n = cut.index(bytes.len() + 1);
+        let _ = decode(&bytes[..n]);
     }
 }

@@ -53,6 +53,31 @@ pub(crate) enum Admission {
     Replica,
 }
 
+/// What the admission rule looks at in one table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Occupancy {
+    /// Bytes charged in the table.
+    pub(crate) used: u64,
+    /// Bytes the table may hold.
+    pub(crate) capacity: u64,
+    /// Bytes charged to the client asking.
+    pub(crate) client_usage: u64,
+    /// Clients holding data in the table.
+    pub(crate) clients: u64,
+}
+
+/// Whether `cost` more bytes pass the rule in the module doc.
+pub(crate) fn admits(limits: &StoreLimits, o: Occupancy, cost: u64, admission: Admission) -> bool {
+    if o.used.saturating_add(cost) > o.capacity {
+        return false;
+    }
+    if admission == Admission::Replica {
+        return true;
+    }
+    let active = o.clients + u64::from(o.client_usage == 0);
+    o.client_usage.saturating_add(cost) <= client_share(limits, active)
+}
+
 /// The most bytes one client may hold when `active` clients (itself included) hold data.
 #[must_use]
 pub fn client_share(limits: &StoreLimits, active: u64) -> u64 {
@@ -81,23 +106,18 @@ impl Tables<'_> {
         self.bump(META_BYTES, delta)
     }
 
-    /// Whether `cost` more bytes for `client` pass the rule in the module doc.
-    pub(crate) fn fits(
+    /// What the admission rule needs to know about `client` in these tables.
+    pub(crate) fn occupancy(
         &self,
         limits: &StoreLimits,
         client: IpAddr,
-        cost: u64,
-        admission: Admission,
-    ) -> Result<bool, StoreError> {
-        if self.counter(META_BYTES)?.saturating_add(cost) > limits.capacity_bytes {
-            return Ok(false);
-        }
-        if admission == Admission::Replica {
-            return Ok(true);
-        }
-        let usage = self.usage(client)?;
-        let active = self.clients.len()? + u64::from(usage == 0);
-        Ok(usage.saturating_add(cost) <= client_share(limits, active))
+    ) -> Result<Occupancy, StoreError> {
+        Ok(Occupancy {
+            used: self.counter(META_BYTES)?,
+            capacity: limits.capacity_bytes,
+            client_usage: self.usage(client)?,
+            clients: self.clients.len()?,
+        })
     }
 }
 

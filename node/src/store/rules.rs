@@ -7,7 +7,7 @@ use super::error::StoreError;
 use super::limits::StoreLimits;
 use super::ops::{ApplyOutcome, RemoveOutcome};
 use super::purge::PurgeCounts;
-use super::quota::Admission;
+use super::quota::{Admission, Occupancy, admits};
 use super::record::{ItemId, Record};
 
 /// Where values and tombstones live, as the rules need to see it. Every method keeps the
@@ -21,14 +21,8 @@ pub(crate) trait ItemTable {
     fn delete_record(&mut self, rec: &Record) -> Result<(), StoreError>;
     /// Moves a stored record's expiry, keeping its arrival (its place in `get` order).
     fn extend(&mut self, old: &Record, expiry_ms: u64) -> Result<(), StoreError>;
-    /// Whether `cost` more bytes for `client` pass the fair-share rule ([`super::quota`]).
-    fn fits(
-        &self,
-        limits: &StoreLimits,
-        client: IpAddr,
-        cost: u64,
-        admission: Admission,
-    ) -> Result<bool, StoreError>;
+    /// What the fair-share rule ([`super::quota`]) needs to know about `client` here.
+    fn occupancy(&self, limits: &StoreLimits, client: IpAddr) -> Result<Occupancy, StoreError>;
     /// Deletes everything expired at `now_ms`.
     fn purge(&mut self, now_ms: u64) -> Result<PurgeCounts, StoreError>;
     /// Whether a live value with `id`'s key and value hash is stored under another secret hash.
@@ -74,6 +68,22 @@ pub(crate) trait ItemTable {
             }
             _ => Ok(ApplyOutcome::Unchanged),
         }
+    }
+
+    /// Whether `cost` more bytes for `client` pass the fair-share rule.
+    fn fits(
+        &self,
+        limits: &StoreLimits,
+        client: IpAddr,
+        cost: u64,
+        admission: Admission,
+    ) -> Result<bool, StoreError> {
+        Ok(admits(
+            limits,
+            self.occupancy(limits, client)?,
+            cost,
+            admission,
+        ))
     }
 
     /// Admission of a new record: if it does not fit, expired records are purged first (their

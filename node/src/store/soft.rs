@@ -10,7 +10,7 @@ use super::digest::{Entry, ItemKind, meta};
 use super::error::StoreError;
 use super::limits::StoreLimits;
 use super::purge::PurgeCounts;
-use super::quota::{Admission, client_share};
+use super::quota::Occupancy;
 use super::record::{DhtKey, ItemId, Record, StorageClass};
 use super::ring::KeyRange;
 use super::rules::ItemTable;
@@ -188,22 +188,13 @@ impl ItemTable for SoftTable {
         Ok(())
     }
 
-    fn fits(
-        &self,
-        limits: &StoreLimits,
-        client: IpAddr,
-        cost: u64,
-        admission: Admission,
-    ) -> Result<bool, StoreError> {
-        if self.bytes.saturating_add(cost) > limits.capacity_bytes / SOFT_SHARE {
-            return Ok(false);
-        }
-        if admission == Admission::Replica {
-            return Ok(true);
-        }
-        let usage = self.usage(client);
-        let active = self.clients.len() as u64 + u64::from(usage == 0);
-        Ok(usage.saturating_add(cost) <= client_share(limits, active))
+    fn occupancy(&self, limits: &StoreLimits, client: IpAddr) -> Result<Occupancy, StoreError> {
+        Ok(Occupancy {
+            used: self.bytes,
+            capacity: limits.capacity_bytes / SOFT_SHARE,
+            client_usage: self.usage(client),
+            clients: self.clients.len() as u64,
+        })
     }
 
     fn purge(&mut self, now_ms: u64) -> Result<PurgeCounts, StoreError> {

@@ -10,7 +10,7 @@ use super::digest::{Entry, ItemKind, meta};
 use super::error::StoreError;
 use super::limits::StoreLimits;
 use super::purge::PurgeCounts;
-use super::quota::Admission;
+use super::quota::Occupancy;
 use super::record::{HASH_LEN, ID_LEN, ItemId, Record};
 use super::rules::ItemTable;
 use super::tables::{META_TOMBSTONES, META_VALUES, TAG_ITEM, Tables, expiry_key, load, order_key};
@@ -110,14 +110,8 @@ impl ItemTable for Tables<'_> {
         self.extend_expiry(old, expiry_ms)
     }
 
-    fn fits(
-        &self,
-        limits: &StoreLimits,
-        client: IpAddr,
-        cost: u64,
-        admission: Admission,
-    ) -> Result<bool, StoreError> {
-        Tables::fits(self, limits, client, cost, admission)
+    fn occupancy(&self, limits: &StoreLimits, client: IpAddr) -> Result<Occupancy, StoreError> {
+        Tables::occupancy(self, limits, client)
     }
 
     fn purge(&mut self, now_ms: u64) -> Result<PurgeCounts, StoreError> {
