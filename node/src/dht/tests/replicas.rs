@@ -163,3 +163,41 @@ fn a_value_put_by_a_lone_node_is_visible_everywhere_soon_after_joins() {
 fn settle_ms(h: &mut Harness, ms: u64) {
     h.run_for(Duration::from_millis(ms));
 }
+
+#[test]
+fn soft_values_are_held_in_memory_by_r_replicas_and_repaired_after_a_crash() {
+    let mut h = Harness::new(14, 12);
+    let live = h.live();
+    let keys: Vec<DhtKey> = (0..30)
+        .map(|i| {
+            let k = key(&format!("k{i}"));
+            let req = PutReq {
+                key: k,
+                value: format!("v{i}").into_bytes(),
+                secret_hash: None,
+                ttl_secs: 3600,
+                class: crate::store::StorageClass::Soft,
+            };
+            assert_eq!(put_as(&mut h, live[i % live.len()], req, 1), Status::Ok);
+            k
+        })
+        .collect();
+    settle(&mut h, 2);
+    assert_r_copies(&h, &keys);
+    let root = h.closest(keys[0], 1)[0];
+    h.crash(root);
+    settle(&mut h, 40);
+    // The copies made by repair to replace the crashed root's are soft too.
+    assert_r_copies(&h, &keys);
+    for (i, k) in keys.iter().enumerate() {
+        let id = plain_id(*k, format!("v{i}").as_bytes());
+        for holder in h.holders(id) {
+            let recs = h.call(holder, |d, _| d.store().records(0, &[id]).unwrap());
+            assert!(
+                recs.iter()
+                    .all(|r| r.class == crate::store::StorageClass::Soft),
+                "key {i} on host {holder}: {recs:?}"
+            );
+        }
+    }
+}
