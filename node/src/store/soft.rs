@@ -46,7 +46,8 @@ impl SoftTable {
         std::mem::take(&mut self.changes)
     }
 
-    /// The live values of `key` in `get` order, after the order key `after` if given.
+    /// The live values within `range` of order keys (start bound, last key included), in `get`
+    /// order: one key's values after a placemark.
     pub(crate) fn values_after(
         &self,
         now_ms: u64,
