@@ -377,7 +377,7 @@ impl Store {
                 }
                 StorageClass::Soft => {
                     let soft = self.soft();
-                    let values = soft.values_after(now_ms, bounds).cloned().map(Ok);
+                    let values = soft.values_after(bounds).cloned().map(Ok);
                     read::fill_page(values, &self.limits, query, class, &mut fill)?
                 }
             };

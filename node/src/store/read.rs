@@ -81,7 +81,7 @@ pub(crate) fn placemark_class(placemark: &[u8]) -> StorageClass {
 
 /// The placemark of the position before a key's first soft value: where a page that ended
 /// with the last durable value continues.
-pub(crate) fn soft_start() -> Vec<u8> {
+fn soft_start() -> Vec<u8> {
     let mut out = vec![0; PLACEMARK_LEN];
     out[0] = PLACEMARK_SOFT;
     out

@@ -46,18 +46,16 @@ impl SoftTable {
         std::mem::take(&mut self.changes)
     }
 
-    /// The live values within `range` of order keys (start bound, last key included), in `get`
-    /// order: one key's values after a placemark.
+    /// The values within `range` of order keys (start bound, last key included), in `get`
+    /// order: one key's values after a placemark (the page filler skips expired ones).
     pub(crate) fn values_after(
         &self,
-        now_ms: u64,
         range: (std::ops::Bound<[u8; ORDER_LEN]>, [u8; ORDER_LEN]),
     ) -> impl Iterator<Item = &Record> {
         let (start, end) = range;
         self.order
             .range((start, std::ops::Bound::Included(end)))
             .filter_map(|k| self.items.get(&super::tables::id_from_order_key(k).ok()?))
-            .filter(move |r| r.is_live(now_ms) && !r.is_tombstone())
     }
 
     /// The live records on `range` in ring order from its start, after `after` if given;
