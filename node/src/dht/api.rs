@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::overlay::{NodeId, NodeInfo};
 use crate::store::{DhtKey, Hash, Page, StorageClass, ValueDetails};
 
@@ -49,6 +51,55 @@ pub struct GetReq {
     pub maxvals: u16,
     /// Empty for the first page, then the placemark of the previous page.
     pub placemark: Vec<u8>,
+}
+
+/// One write of an [`UpdateReq`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UpdateOp {
+    /// A put (`secret_hash` set: removable) of `value` for `ttl_secs`.
+    Put {
+        /// The value, at most 1,024 bytes.
+        value: Vec<u8>,
+        /// SHA-1 of the remove secret; `None` for a plain put.
+        secret_hash: Option<Hash>,
+        /// Seconds to live.
+        ttl_secs: u32,
+    },
+    /// An `rm` of the value with SHA-1 `value_hash`; the tombstone lives `ttl_secs`.
+    Rm {
+        /// SHA-1 of the value to remove.
+        value_hash: Hash,
+        /// The secret, at most 40 bytes.
+        secret: Vec<u8>,
+        /// Seconds the removal lives.
+        ttl_secs: u32,
+    },
+}
+
+/// Several writes under one key that travel to the root together, in one message, and are
+/// applied there only while the key's live values still have the digest `guard`
+/// ([`crate::store::value_set_digest`]): a compare-and-set on the value set. A writer that
+/// planned its change on a cached view of the key saves the read it would otherwise need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateReq {
+    /// The key.
+    pub key: DhtKey,
+    /// The digest of the values the writer expects; `None` applies the writes unconditionally.
+    pub guard: Option<Hash>,
+    /// The writes, at most [`MAX_UPDATE_OPS`](super::wire::MAX_UPDATE_OPS), applied in order.
+    pub ops: Vec<UpdateOp>,
+    /// The class of every value written or removed.
+    pub class: StorageClass,
+}
+
+/// How an [`UpdateReq`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Updated {
+    /// The guard held (or there was none) and the writes ended with this status: `Ok` once
+    /// every write is on the root and at least one replica, else the first failure.
+    Done(Status),
+    /// The key's values no longer match the guard; nothing was written. Read and plan again.
+    Stale,
 }
 
 /// OpenDHT's status codes for put, put_removable and rm.
@@ -172,6 +223,8 @@ pub struct WatchBatch {
 pub enum Outcome {
     /// A put, put_removable or rm.
     Write(Result<Status, DhtError>),
+    /// A guarded update.
+    Update(Result<Updated, DhtError>),
     /// A get or get_details (plain `get` uses only the values).
     Get(Result<Page<ValueDetails>, DhtError>),
     /// A watch.

@@ -71,7 +71,7 @@ use std::time::Instant;
 
 pub use api::{
     Change, ChangeKind, Cursor, DhtCommand, DhtError, DhtEvent, GetReq, LookupTag, Outcome, PutReq,
-    ReqId, RmReq, SendTag, Status, WatchBatch,
+    ReqId, RmReq, SendTag, Status, UpdateOp, UpdateReq, Updated, WatchBatch,
 };
 pub use config::DhtConfig;
 

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::api::UpdateOp;
 use crate::overlay::NodeInfo;
 use crate::overlay::wire::{MAX_DIRECT_PAYLOAD, MAX_ROUTED_PAYLOAD};
 use crate::store::{
@@ -17,7 +18,7 @@ use crate::store::{
 };
 
 /// Version of the DHT message format; a message with another first byte is dropped.
-pub const DHT_WIRE_VERSION: u8 = 3;
+pub const DHT_WIRE_VERSION: u8 = 4;
 /// Most buckets in one [`Msg::Digest`] (one datagram's worth; a digest of more buckets is
 /// sent as several messages, each naming the span of bucket numbers it covers).
 pub const MAX_BUCKETS: usize = 64;
@@ -29,6 +30,8 @@ pub const MAX_SUMMARIES: usize = 24;
 pub const MAX_WANT: usize = 32;
 /// Most values in one [`Msg::GetReply`].
 pub const MAX_PAGE_VALUES: usize = 64;
+/// Most writes in one [`WriteBody::Update`].
+pub const MAX_UPDATE_OPS: usize = 8;
 /// Longest byte field any message carries (a value, a blob chunk, a secret).
 pub const MAX_BYTES_FIELD: usize = 1100;
 
@@ -253,6 +256,19 @@ pub enum WriteBody {
         /// The class of the value removed.
         class: StorageClass,
     },
+    /// A guarded update: every write applied together, if the value set matches `guard`.
+    Update {
+        /// The key.
+        key: [u8; 20],
+        /// The digest of the live values the writer expects; `None`: no condition.
+        guard: Option<Hash>,
+        /// The writes, in order.
+        ops: Vec<UpdateOp>,
+        /// The client, for fair share.
+        client: IpAddr,
+        /// On disk or in memory.
+        class: StorageClass,
+    },
 }
 
 impl WriteBody {
@@ -260,7 +276,9 @@ impl WriteBody {
     #[must_use]
     pub fn key(&self) -> DhtKey {
         match self {
-            WriteBody::Put { key, .. } | WriteBody::Rm { key, .. } => DhtKey(*key),
+            WriteBody::Put { key, .. }
+            | WriteBody::Rm { key, .. }
+            | WriteBody::Update { key, .. } => DhtKey(*key),
         }
     }
 }
@@ -272,6 +290,8 @@ pub enum WriteAnswer {
     Status(u8),
     /// The receiver is not the root; this node is closer to the key.
     Redirect(NodeInfo),
+    /// An update's guard did not match the key's values; nothing was written.
+    Stale,
 }
 
 /// A value in a get reply.
@@ -504,6 +524,13 @@ impl Msg {
             Msg::Write { body, .. } => match body {
                 WriteBody::Put { value, .. } => bytes_ok(value),
                 WriteBody::Rm { secret, .. } => bytes_ok(secret),
+                WriteBody::Update { ops, .. } => {
+                    ops.len() <= MAX_UPDATE_OPS
+                        && ops.iter().all(|op| match op {
+                            UpdateOp::Put { value, .. } => bytes_ok(value),
+                            UpdateOp::Rm { secret, .. } => bytes_ok(secret),
+                        })
+                }
             },
             Msg::Replicate { record, .. } | Msg::Push { record } => bytes_ok(&record.bytes),
             Msg::Digest {

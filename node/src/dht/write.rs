@@ -11,12 +11,16 @@
 //! A root that knows a closer node answers `Redirect`; an origin whose attempt times out or
 //! whose root is unreachable looks the root up again (the overlay has routed round a dead node
 //! by then). Writes are idempotent (same item again only extends its TTL), so retries are safe.
+//!
+//! An update ([`Dht::update`]) carries several writes under one key in one message; the root
+//! first compares the key's live value set with the update's guard and answers `Stale` if
+//! it changed, else stages every write and answers once each has reached a replica.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use super::api::{DhtError, Outcome, PutReq, RmReq, Status};
+use super::api::{DhtError, Outcome, PutReq, RmReq, Status, UpdateOp, UpdateReq, Updated};
 use super::placement::node_id;
 use super::wire::{Msg, WireChange, WriteAnswer, WriteBody};
 use super::{Deadline, Dht, ReqId, Sent};
@@ -38,21 +42,36 @@ pub(super) enum Request {
 /// A write the root has committed and copied, waiting for replica acknowledgements.
 #[derive(Debug)]
 pub(super) struct Replication {
-    /// Whom to answer, and under which request number.
-    origin: Option<(NodeInfo, u64)>,
+    /// Whom to answer; taken by the first acknowledgement.
+    answer: Option<Answer>,
     /// Replicas not yet heard from.
     pending: usize,
+}
+
+/// Whom a root answers when a write is stored (or fails).
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    /// The origin of a single write, under its request number.
+    Origin(NodeInfo, u64),
+    /// One write of an update: the update's [`Group`].
+    Group(u64),
+}
+
+/// An update at its root: answered when every write has reached a replica, or at the first
+/// failure.
+#[derive(Debug)]
+pub(super) struct Group {
+    origin: NodeInfo,
+    req: u64,
+    /// Writes not yet stored on a replica.
+    left: usize,
 }
 
 /// What to do once a staged store operation is committed.
 #[derive(Debug)]
 enum After {
-    /// A client write at its root: answer the origin, replicate, notify subscribers.
-    Client {
-        origin: NodeInfo,
-        req: u64,
-        id: ItemId,
-    },
+    /// A client write at its root (alone, or one of an update's): replicate, then answer.
+    Client { answer: Answer, id: ItemId },
     /// A copy from the root: acknowledge it.
     Replica { root: NodeInfo, token: u64 },
     /// A record moved by repair.
@@ -64,6 +83,7 @@ enum After {
 pub(super) struct Writes {
     pub(super) requests: HashMap<u64, Request>,
     replications: HashMap<u64, Replication>,
+    groups: HashMap<u64, Group>,
     staged: Vec<(Op, After)>,
     /// Unix ms of the latest staged operation (the commit's `now`).
     staged_ms: u64,
@@ -126,10 +146,22 @@ impl Dht {
         self.start_write(now, body)
     }
 
+    /// Starts a guarded update on behalf of `client`. Completes with [`Outcome::Update`].
+    pub fn update(&mut self, now: Instant, req: UpdateReq, client: IpAddr) -> ReqId {
+        let body = WriteBody::Update {
+            key: req.key.0,
+            guard: req.guard,
+            ops: req.ops,
+            client,
+            class: req.class,
+        };
+        self.start_write(now, body)
+    }
+
     fn start_write(&mut self, now: Instant, body: WriteBody) -> ReqId {
         let id = self.fresh_id();
         if let Err(why) = check_write(&body, self.store.limits().max_value_len) {
-            self.finish(id, Outcome::Write(Err(DhtError::Invalid(why))));
+            self.finish(id, write_outcome(&body, Err(DhtError::Invalid(why))));
             return ReqId(id);
         }
         // Inside the leaf set's range the root is known: write to it at once and save the
@@ -230,7 +262,9 @@ impl Dht {
     /// Ends `req` after its last attempt: a write is "try again", a get a timeout.
     fn give_up(&mut self, req: u64) {
         match self.writes.requests.remove(&req) {
-            Some(Request::Write { .. }) => self.finish(req, Outcome::Write(Ok(Status::TryAgain))),
+            Some(Request::Write { body, .. }) => {
+                self.finish(req, write_outcome(&body, Ok(Status::TryAgain)));
+            }
             Some(Request::Get { .. }) => self.finish(req, Outcome::Get(Err(DhtError::Timeout))),
             None => {}
         }
@@ -241,13 +275,21 @@ impl Dht {
         if !matches!(self.writes.requests.get(&req), Some(Request::Write { .. })) {
             return;
         }
-        match answer {
-            WriteAnswer::Status(code) => {
-                self.writes.requests.remove(&req);
-                self.finish(req, Outcome::Write(Ok(Status::from_code(code))));
-            }
-            WriteAnswer::Redirect(to) => self.next_attempt(now, req, Some(to)),
-        }
+        let result = match answer {
+            WriteAnswer::Redirect(to) => return self.next_attempt(now, req, Some(to)),
+            WriteAnswer::Status(code) => Ok(Status::from_code(code)),
+            WriteAnswer::Stale => Err(()),
+        };
+        let Some(Request::Write { body, .. }) = self.writes.requests.remove(&req) else {
+            return;
+        };
+        let outcome = match (result, &body) {
+            (Err(()), WriteBody::Update { .. }) => Outcome::Update(Ok(Updated::Stale)),
+            // Only an update can be stale; a root saying so of a plain write is confused.
+            (Err(()), _) => Outcome::Write(Ok(Status::TryAgain)),
+            (Ok(status), _) => write_outcome(&body, Ok(status)),
+        };
+        self.finish(req, outcome);
     }
 
     // ---- root and replica side -----------------------------------------------------------
@@ -259,8 +301,56 @@ impl Dht {
             self.send_direct(origin, &Msg::WriteReply { req, answer }, Sent::Other);
             return;
         }
-        let (op, id) = to_op(body);
-        self.stage(now, op, After::Client { origin, req, id });
+        let single = !matches!(body, WriteBody::Update { .. });
+        let (key, guard, ops, client, class) = into_parts(body);
+        if let Some(guard) = guard
+            && let Err(status) = self.check_guard(now, DhtKey(key), guard)
+        {
+            let answer = status.map_or(WriteAnswer::Stale, |s| WriteAnswer::Status(s.code()));
+            self.send_direct(origin, &Msg::WriteReply { req, answer }, Sent::Other);
+            return;
+        }
+        if single {
+            for op in ops {
+                let (op, id) = store_op(key, op, client, class);
+                let answer = Answer::Origin(origin, req);
+                self.stage(now, op, After::Client { answer, id });
+            }
+            return;
+        }
+        if ops.is_empty() {
+            return self.reply_status(origin, req, Status::Ok);
+        }
+        let group = self.fresh_id();
+        let left = ops.len();
+        self.writes
+            .groups
+            .insert(group, Group { origin, req, left });
+        for op in ops {
+            let (op, id) = store_op(key, op, client, class);
+            let answer = Answer::Group(group);
+            self.stage(now, op, After::Client { answer, id });
+        }
+    }
+
+    /// Whether `key`'s live values still have the digest `guard`: `Err(None)` when they do
+    /// not, `Err(Some(status))` when the store cannot tell. Writes to the key still staged are
+    /// committed first, so the comparison sees every write that arrived before this one.
+    fn check_guard(
+        &mut self,
+        now: Instant,
+        key: DhtKey,
+        guard: crate::store::Hash,
+    ) -> Result<(), Option<Status>> {
+        if self.writes.staged.iter().any(|(op, _)| op.key() == key) {
+            self.commit_all();
+        }
+        let ms = self.unix_ms(now).max(self.writes.staged_ms);
+        match self.store.value_set(ms, key) {
+            Ok(digest) if digest == guard => Ok(()),
+            Ok(_) => Err(None),
+            Err(_) => Err(Some(Status::TryAgain)),
+        }
     }
 
     /// A copy from a root: stage it; it is acknowledged after the commit.
@@ -279,8 +369,8 @@ impl Dht {
             return;
         };
         rep.pending = rep.pending.saturating_sub(1);
-        if ok && let Some((origin, req)) = rep.origin.take() {
-            self.reply_status(origin, req, Status::Ok);
+        if ok && let Some(answer) = rep.answer.take() {
+            self.answer(answer, Status::Ok);
         }
         self.settle_replication(token);
     }
@@ -301,9 +391,29 @@ impl Dht {
             .get(&token)
             .is_some_and(|r| r.pending == 0)
             && let Some(rep) = self.writes.replications.remove(&token)
-            && let Some((origin, req)) = rep.origin
+            && let Some(answer) = rep.answer
         {
-            self.reply_status(origin, req, Status::TryAgain);
+            self.answer(answer, Status::TryAgain);
+        }
+    }
+
+    /// Reports how one write ended: to its origin, or into its update's group, which answers
+    /// its origin once every write is stored, or at the first failure.
+    fn answer(&mut self, answer: Answer, status: Status) {
+        match answer {
+            Answer::Origin(origin, req) => self.reply_status(origin, req, status),
+            Answer::Group(group) => {
+                let Some(g) = self.writes.groups.get_mut(&group) else {
+                    return;
+                };
+                g.left = g.left.saturating_sub(1);
+                if status == Status::Ok && g.left > 0 {
+                    return;
+                }
+                if let Some(g) = self.writes.groups.remove(&group) {
+                    self.reply_status(g.origin, g.req, status);
+                }
+            }
         }
     }
 
@@ -347,6 +457,19 @@ impl Dht {
             self.writes.staged_since = None;
             std::mem::take(&mut self.writes.staged)
         };
+        self.commit(staged);
+    }
+
+    /// Commits every staged operation now, whatever the group-commit delay.
+    fn commit_all(&mut self) {
+        self.writes.last_commit = self.writes.clock;
+        self.writes.staged_since = None;
+        let staged = std::mem::take(&mut self.writes.staged);
+        self.commit(staged);
+    }
+
+    /// Applies `staged` in one batch and sends what depended on it.
+    fn commit(&mut self, staged: Vec<(Op, After)>) {
         if staged.is_empty() {
             return;
         }
@@ -378,14 +501,14 @@ impl Dht {
             self.notify_subscribers(id, change);
         }
         match after {
-            After::Client { origin, req, id } => match result {
-                Ok(_) => self.replicate(ms, origin, req, id),
+            After::Client { answer, id } => match result {
+                Ok(_) => self.replicate(ms, answer, id),
                 Err(e) => {
                     let status = match e.opendht_status() {
                         Some(1) => Status::OverCapacity,
                         _ => Status::TryAgain,
                     };
-                    self.reply_status(origin, req, status);
+                    self.answer(answer, status);
                 }
             },
             After::Replica { root, token } => {
@@ -402,18 +525,18 @@ impl Dht {
 
     /// Copies the committed record `id` to the replica set and answers once one replica has it
     /// (at once when this node has no neighbours).
-    fn replicate(&mut self, ms: u64, origin: NodeInfo, req: u64, id: ItemId) {
+    fn replicate(&mut self, ms: u64, answer: Answer, id: ItemId) {
         let targets = self.place.replica_targets(id.key);
         let record = load(&self.store, ms, id);
         let (Some(record), false) = (record, targets.is_empty()) else {
-            self.reply_status(origin, req, Status::Ok);
+            self.answer(answer, Status::Ok);
             return;
         };
         let token = self.fresh_id();
         self.writes.replications.insert(
             token,
             Replication {
-                origin: Some((origin, req)),
+                answer: Some(answer),
                 pending: targets.len(),
             },
         );
@@ -432,8 +555,59 @@ fn load(store: &Store, ms: u64, id: ItemId) -> Option<crate::store::Record> {
     store.records(ms, &[id]).ok()?.into_iter().next()
 }
 
-/// Refuses what the gateway should already have refused.
+/// The outcome a write request ends with: an update reports through [`Outcome::Update`].
+fn write_outcome(body: &WriteBody, result: Result<Status, DhtError>) -> Outcome {
+    match body {
+        WriteBody::Update { .. } => Outcome::Update(result.map(Updated::Done)),
+        _ => Outcome::Write(result),
+    }
+}
+
+/// Refuses what the gateway should already have refused, and updates too large for one
+/// message (the writer then sends the writes one by one).
 fn check_write(body: &WriteBody, max_value: usize) -> Result<(), &'static str> {
+    if let WriteBody::Update { ops, .. } = body {
+        if ops.len() > super::wire::MAX_UPDATE_OPS {
+            return Err("too many writes in one update");
+        }
+        for op in ops {
+            let single = match op {
+                UpdateOp::Put {
+                    value,
+                    secret_hash,
+                    ttl_secs,
+                } => WriteBody::Put {
+                    key: [0; 20],
+                    value: value.clone(),
+                    secret_hash: *secret_hash,
+                    ttl_secs: *ttl_secs,
+                    client: IpAddr::from([0, 0, 0, 0]),
+                    class: StorageClass::Soft,
+                },
+                UpdateOp::Rm {
+                    value_hash,
+                    secret,
+                    ttl_secs,
+                } => WriteBody::Rm {
+                    key: [0; 20],
+                    value_hash: *value_hash,
+                    secret: secret.clone(),
+                    ttl_secs: *ttl_secs,
+                    client: IpAddr::from([0, 0, 0, 0]),
+                    class: StorageClass::Soft,
+                },
+            };
+            check_write(&single, max_value)?;
+        }
+        let msg = Msg::Write {
+            req: u64::MAX,
+            body: body.clone(),
+        };
+        return match super::wire::encode(&msg) {
+            Ok(_) => Ok(()),
+            Err(_) => Err("update larger than one message"),
+        };
+    }
     let ttl = match body {
         WriteBody::Put {
             value, ttl_secs, ..
@@ -451,6 +625,7 @@ fn check_write(body: &WriteBody, max_value: usize) -> Result<(), &'static str> {
             }
             *ttl_secs
         }
+        WriteBody::Update { .. } => return Ok(()),
     };
     if ttl == 0 {
         return Err("ttl must be positive");
@@ -458,8 +633,17 @@ fn check_write(body: &WriteBody, max_value: usize) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The store operation of a client write, and the identity of the item it stores.
-fn to_op(body: WriteBody) -> (Op, ItemId) {
+/// A write as an update: its key, guard, writes, client and class. A single put or rm is an
+/// update of one write with no guard.
+fn into_parts(
+    body: WriteBody,
+) -> (
+    [u8; 20],
+    Option<crate::store::Hash>,
+    Vec<UpdateOp>,
+    IpAddr,
+    StorageClass,
+) {
     match body {
         WriteBody::Put {
             key,
@@ -468,6 +652,46 @@ fn to_op(body: WriteBody) -> (Op, ItemId) {
             ttl_secs,
             client,
             class,
+        } => {
+            let op = UpdateOp::Put {
+                value,
+                secret_hash,
+                ttl_secs,
+            };
+            (key, None, vec![op], client, class)
+        }
+        WriteBody::Rm {
+            key,
+            value_hash,
+            secret,
+            ttl_secs,
+            client,
+            class,
+        } => {
+            let op = UpdateOp::Rm {
+                value_hash,
+                secret,
+                ttl_secs,
+            };
+            (key, None, vec![op], client, class)
+        }
+        WriteBody::Update {
+            key,
+            guard,
+            ops,
+            client,
+            class,
+        } => (key, guard, ops, client, class),
+    }
+}
+
+/// The store operation of one write under `key`, and the identity of the item it stores.
+fn store_op(key: [u8; 20], op: UpdateOp, client: IpAddr, class: StorageClass) -> (Op, ItemId) {
+    match op {
+        UpdateOp::Put {
+            value,
+            secret_hash,
+            ttl_secs,
         } => {
             let id = ItemId {
                 key: DhtKey(key),
@@ -484,13 +708,10 @@ fn to_op(body: WriteBody) -> (Op, ItemId) {
             };
             (Op::Put(req), id)
         }
-        WriteBody::Rm {
-            key,
+        UpdateOp::Rm {
             value_hash,
             secret,
             ttl_secs,
-            client,
-            class,
         } => {
             let id = ItemId {
                 key: DhtKey(key),

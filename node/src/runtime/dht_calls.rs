@@ -11,7 +11,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::{Command, NodeHandle};
-use crate::dht::{Cursor, DhtError, GetReq, Outcome, PutReq, RmReq, Status, WatchBatch};
+use crate::dht::{
+    Cursor, DhtError, GetReq, Outcome, PutReq, RmReq, Status, UpdateReq, Updated, WatchBatch,
+};
 use crate::store::{DhtKey, Hash, Page, ValueDetails};
 
 /// A client request for the driver's DHT.
@@ -21,6 +23,8 @@ pub enum DhtOp {
     Put(PutReq, IpAddr),
     /// `rm`, with the client address.
     Rm(RmReq, IpAddr),
+    /// A guarded update, with the client address.
+    Update(UpdateReq, IpAddr),
     /// `get` / `get_details`.
     Get(GetReq),
     /// `scope.watch`.
@@ -96,6 +100,19 @@ impl NodeHandle {
     /// [`CallError`] when the DHT fails or the driver stopped.
     pub async fn rm(&self, req: RmReq, client: IpAddr) -> Result<Status, CallError> {
         write_status(self.dht(DhtOp::Rm(req, client)).await?)
+    }
+
+    /// A guarded update on behalf of `client`: several writes under one key, applied if the
+    /// key's values still match the guard.
+    ///
+    /// # Errors
+    /// [`CallError`] when the DHT fails (an update too large for one message is
+    /// [`DhtError::Invalid`]) or the driver stopped.
+    pub async fn update(&self, req: UpdateReq, client: IpAddr) -> Result<Updated, CallError> {
+        match self.dht(DhtOp::Update(req, client)).await? {
+            Outcome::Update(r) => Ok(r?),
+            _ => Err(CallError::Mismatch),
+        }
     }
 
     /// `get`: one page of values.

@@ -202,6 +202,7 @@ impl Driver {
         match op {
             DhtOp::Put(req, client) => self.dht.put(t, req, client),
             DhtOp::Rm(req, client) => self.dht.rm(t, req, client),
+            DhtOp::Update(req, client) => self.dht.update(t, req, client),
             DhtOp::Get(req) => self.dht.get(t, req),
             DhtOp::Watch {
                 keys,

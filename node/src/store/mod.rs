@@ -47,6 +47,7 @@ mod rules;
 mod soft;
 mod stats;
 mod tables;
+mod value_set;
 mod write;
 
 #[cfg(test)]
@@ -70,6 +71,7 @@ pub use read::{MAX_PLACEMARK_LEN, Page, ValueDetails};
 pub use record::{DhtKey, HASH_LEN, Hash, ItemId, Payload, Record, StorageClass, ZERO_HASH, sha1};
 pub use ring::KeyRange;
 pub use stats::StoreStats;
+pub use value_set::{MAX_GUARDED_VALUES, value_set_digest};
 
 use quota::Admission;
 use tables::{CHUNKS, ITEMS, ORDER, Tables, load};

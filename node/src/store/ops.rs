@@ -54,6 +54,16 @@ pub enum Op {
 }
 
 impl Op {
+    /// The key it writes under.
+    #[must_use]
+    pub fn key(&self) -> DhtKey {
+        match self {
+            Op::Put(req) => req.key,
+            Op::Remove(req) => req.key,
+            Op::Replica(rec) => rec.id.key,
+        }
+    }
+
     /// The storage class of the item it writes.
     #[must_use]
     pub fn class(&self) -> StorageClass {

@@ -5,6 +5,7 @@ mod bench;
 mod blobs;
 mod replicas;
 mod robustness;
+mod update;
 mod watch;
 
 use std::time::Duration;
