@@ -21,7 +21,7 @@ pub(super) struct SipBody {
     requests: u64,
     parse_errors: u64,
     dht_failures: u64,
-    /// Until the DHT layer is wired in, bindings live in this process only.
+    /// Where bindings live: always the DHT in a super-node.
     location: &'static str,
 }
 
@@ -112,6 +112,12 @@ pub(super) fn render(out: &mut String, s: &SipStatus) {
             "Location requests that failed or timed out.",
             "counter",
             m.dht_failures,
+        ),
+        (
+            "scope_sip_register_stale_views_total",
+            "REGISTERs planned on a view of the bindings the DHT found stale (then read).",
+            "counter",
+            m.register_stale_views,
         ),
         (
             "scope_sip_cache_hits_total",

@@ -153,6 +153,13 @@ pub enum RegisterError {
 }
 
 impl RegisterError {
+    /// Whether the refusal rests on the stored bindings (ownership, order), so that a plan
+    /// made on a guess of them must be checked against a fresh read before it is answered.
+    #[must_use]
+    pub fn depends_on_bindings(&self) -> bool {
+        matches!(self, Self::NotOwner | Self::OutOfOrder)
+    }
+
     /// The status code the registrar answers with.
     #[must_use]
     pub fn status_code(&self) -> u16 {

@@ -17,11 +17,12 @@ use sha1::{Digest as _, Sha1};
 
 use super::location::{LocationService, binding_secret};
 use super::service_list::ServiceDirectory;
-use crate::dht::{GetReq, PutReq, RmReq, Status};
+use crate::dht::{DhtError as DhtCallError, GetReq, PutReq, RmReq, Status};
+use crate::dht::{UpdateOp, UpdateReq, Updated};
 use crate::runtime::{CallError, NodeHandle};
-use crate::sip::proxy::DhtError;
+use crate::sip::proxy::{DhtError, Stored};
 use crate::sip::registrar::{Binding, BindingOp};
-use crate::store::{DhtKey, StorageClass};
+use crate::store::{DhtKey, StorageClass, value_set_digest};
 
 /// Values asked for per page when reading an AOR's bindings.
 const PAGE: u16 = 64;
@@ -56,21 +57,6 @@ impl DhtLocation {
             class: StorageClass::Soft,
         };
         status(self.node.put_removable(req, Self::client()).await)
-    }
-
-    /// One put (`put` true, with `ttl`) or removal of an encoded binding.
-    async fn write(
-        &self,
-        key: [u8; 20],
-        put: bool,
-        value: Vec<u8>,
-        ttl: u32,
-    ) -> Result<(), DhtError> {
-        if put {
-            self.put_value(key, value, ttl).await
-        } else {
-            self.remove_value(key, value, ttl).await
-        }
     }
 
     /// Removes an encoded value; the tombstone lives `ttl` seconds, which must cover what is
@@ -120,40 +106,118 @@ impl LocationService for DhtLocation {
         Ok(bindings)
     }
 
-    /// Applies the operations concurrently when each names a different value (a refresh's
-    /// removal of the old binding and put of the new one touch different DHT items, so their
-    /// order does not matter), saving a round trip per extra operation; in order otherwise.
-    async fn store(&self, key: [u8; 20], ops: Vec<BindingOp>) -> Result<(), DhtError> {
-        let mut writes = Vec::with_capacity(ops.len());
-        for op in ops {
-            let (put, binding, ttl) = match op {
-                BindingOp::Put { binding, ttl } => (true, binding, ttl),
-                BindingOp::Remove(binding) => {
-                    // The binding lives until its `expires_at` at most (its put's TTL); its
-                    // tombstone a minute longer, for clocks a little apart.
-                    let left = binding.remaining(super::unix_now()).saturating_add(60);
-                    (false, binding, u32::try_from(left).unwrap_or(u32::MAX))
+    /// Sends the operations to the key's root as one update, guarded by `expect` when given;
+    /// an unguarded update too large for one message goes as separate writes instead.
+    async fn store(
+        &self,
+        key: [u8; 20],
+        expect: Option<Vec<Binding>>,
+        ops: Vec<BindingOp>,
+    ) -> Result<Stored, DhtError> {
+        let writes = encode_ops(ops)?;
+        let guard = match &expect {
+            Some(bindings) => {
+                let mut hashes = Vec::with_capacity(bindings.len());
+                for b in bindings {
+                    let value = b.encode().map_err(|e| DhtError::Failed(e.to_string()))?;
+                    hashes.push(Sha1::digest(&value).into());
                 }
-            };
-            let value = binding
-                .encode()
-                .map_err(|e| DhtError::Failed(e.to_string()))?;
-            writes.push((put, value, ttl));
+                Some(value_set_digest(hashes))
+            }
+            None => None,
+        };
+        let ops = writes
+            .iter()
+            .map(|w| match w {
+                Write::Put { value, ttl } => UpdateOp::Put {
+                    value: value.clone(),
+                    secret_hash: Some(Sha1::digest(binding_secret(&key, value)).into()),
+                    ttl_secs: (*ttl).max(1),
+                },
+                Write::Rm { value, ttl } => UpdateOp::Rm {
+                    value_hash: Sha1::digest(value).into(),
+                    secret: binding_secret(&key, value).to_vec(),
+                    ttl_secs: (*ttl).clamp(1, 604_800),
+                },
+            })
+            .collect();
+        let req = UpdateReq {
+            key: DhtKey(key),
+            guard,
+            ops,
+            class: StorageClass::Soft,
+        };
+        match self.node.update(req, Self::client()).await {
+            Ok(Updated::Done(Status::Ok)) => Ok(Stored::Applied),
+            Ok(Updated::Stale) => Ok(Stored::Stale),
+            Ok(Updated::Done(other)) => Err(DhtError::Failed(format!("DHT status {other:?}"))),
+            // Too large for one message: a guarded plan is read and made again (and then
+            // stored unguarded); an unguarded one goes write by write.
+            Err(CallError::Dht(DhtCallError::Invalid(_))) if expect.is_some() => Ok(Stored::Stale),
+            Err(CallError::Dht(DhtCallError::Invalid(_))) => {
+                self.store_each(key, writes).await.map(|()| Stored::Applied)
+            }
+            Err(e) => Err(DhtError::Failed(e.to_string())),
         }
+    }
+}
+
+/// One binding write, encoded.
+#[derive(Debug, Clone)]
+enum Write {
+    Put { value: Vec<u8>, ttl: u32 },
+    Rm { value: Vec<u8>, ttl: u32 },
+}
+
+/// Encodes the operations; a removal's tombstone outlives what is left of the binding.
+fn encode_ops(ops: Vec<BindingOp>) -> Result<Vec<Write>, DhtError> {
+    let codec = |e: crate::sip::RegisterError| DhtError::Failed(e.to_string());
+    ops.into_iter()
+        .map(|op| match op {
+            BindingOp::Put { binding, ttl } => Ok(Write::Put {
+                value: binding.encode().map_err(codec)?,
+                ttl,
+            }),
+            BindingOp::Remove(binding) => {
+                // The binding lives until its `expires_at` at most (its put's TTL); its
+                // tombstone a minute longer, for clocks a little apart.
+                let left = binding.remaining(super::unix_now()).saturating_add(60);
+                Ok(Write::Rm {
+                    value: binding.encode().map_err(codec)?,
+                    ttl: u32::try_from(left).unwrap_or(u32::MAX),
+                })
+            }
+        })
+        .collect()
+}
+
+impl DhtLocation {
+    /// Applies the writes one message each: concurrently when each names a different value
+    /// (a refresh's removal of the old binding and put of the new one touch different DHT
+    /// items, so their order does not matter), in order otherwise.
+    async fn store_each(&self, key: [u8; 20], writes: Vec<Write>) -> Result<(), DhtError> {
+        let value = |w: &Write| match w {
+            Write::Put { value, .. } | Write::Rm { value, .. } => value.clone(),
+        };
         let distinct = writes
             .iter()
             .enumerate()
-            .all(|(i, (_, v, _))| writes.iter().skip(i + 1).all(|(_, w, _)| w != v));
+            .all(|(i, w)| writes.iter().skip(i + 1).all(|x| value(x) != value(w)));
+        let one = |me: Self, w: Write| async move {
+            match w {
+                Write::Put { value, ttl } => me.put_value(key, value, ttl).await,
+                Write::Rm { value, ttl } => me.remove_value(key, value, ttl).await,
+            }
+        };
         if writes.len() < 2 || !distinct {
-            for (put, value, ttl) in writes {
-                self.write(key, put, value, ttl).await?;
+            for w in writes {
+                one(self.clone(), w).await?;
             }
             return Ok(());
         }
         let mut set = tokio::task::JoinSet::new();
-        for (put, value, ttl) in writes {
-            let me = self.clone();
-            set.spawn(async move { me.write(key, put, value, ttl).await });
+        for w in writes {
+            set.spawn(one(self.clone(), w));
         }
         let mut result = Ok(());
         while let Some(done) = set.join_next().await {

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::tcp::{ConnEvent, Connections};
 use super::{Command, LocationService, SipConfig, SipSockets, SipStatus, unix_now};
 use crate::runtime::now;
-use crate::sip::proxy::{DhtError, DhtId, Link, Output, Proxy};
+use crate::sip::proxy::{DhtError, DhtId, Link, Output, Proxy, Stored};
 use crate::sip::registrar::Binding;
 
 /// Receive buffer: the largest UDP payload.
@@ -42,7 +42,7 @@ const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 enum DhtDone {
     Lookup(DhtId, Result<Vec<Binding>, DhtError>, Option<Instant>),
-    Store(DhtId, Result<(), DhtError>, Option<Instant>),
+    Store(DhtId, Result<Stored, DhtError>, Option<Instant>),
 }
 
 /// What woke the driver up.
@@ -328,9 +328,12 @@ impl<L: LocationService> Driver<L> {
                 Output::Lookup { id, key } => {
                     DhtDone::Lookup(id, location.lookup(key).await, started)
                 }
-                Output::Store { id, key, ops } => {
-                    DhtDone::Store(id, location.store(key, ops).await, started)
-                }
+                Output::Store {
+                    id,
+                    key,
+                    expect,
+                    ops,
+                } => DhtDone::Store(id, location.store(key, expect, ops).await, started),
             }
         }));
     }

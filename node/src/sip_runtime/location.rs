@@ -13,8 +13,12 @@
 //!   `expires_at` has passed, and return the rest. An empty key is `Ok(vec![])`, not an
 //!   error: the proxy answers 404 for it.
 //! - [`LocationService::store`]: apply the [`BindingOp`]s **in order** (removals of replaced
-//!   bindings come before their puts), or concurrently when every operation names a different
-//!   encoded value (then they touch different DHT items and the order cannot matter):
+//!   bindings come before their puts), as one guarded update where they fit one message
+//!   ([`crate::dht::UpdateReq`]), else concurrently when every operation names a different
+//!   encoded value (then they touch different DHT items and the order cannot matter). With
+//!   `expect`, apply them only if the live values under the key are exactly the encodings of
+//!   those bindings (the update's guard, [`crate::store::value_set_digest`] of their SHA-1s),
+//!   else change nothing and answer [`Stored::Stale`]:
 //!   - `Put { binding, ttl }`: `put_removable(key, value = binding.encode(), hash type
 //!     SHA-1, secret hash = SHA-1(secret), ttl = ttl seconds)`, where the secret is
 //!     [`binding_secret`] of the key and the value;
@@ -22,7 +26,7 @@
 //!     binding_secret(key, value), ttl)` with the TTL of the put it cancels (or the
 //!     remaining lifetime), so the removal outlives the value on every replica.
 //!
-//!   Return `Ok(())` only when every operation was acknowledged (OpenDHT status 0); status 1
+//!   Return `Ok(Stored::Applied)` only when every operation was acknowledged (OpenDHT status 0); status 1
 //!   (over capacity) or 2 (try again) after retries is [`DhtError::Failed`]; no answer within
 //!   the DHT's own deadline is [`DhtError::Timeout`].
 //!
@@ -40,7 +44,7 @@ use std::sync::{Arc, Mutex};
 
 use sha1::{Digest as _, Sha1};
 
-use crate::sip::proxy::DhtError;
+use crate::sip::proxy::{DhtError, Stored};
 use crate::sip::registrar::{Binding, BindingOp};
 
 /// Where bindings live: the DHT in a full node, a shared map in tests and single nodes.
@@ -50,12 +54,14 @@ pub trait LocationService: Send + Sync + 'static {
     /// Every live binding stored under `key` (SHA-1 of the canonical AOR).
     fn lookup(&self, key: [u8; 20]) -> impl Future<Output = Result<Vec<Binding>, DhtError>> + Send;
 
-    /// Applies `ops` under `key`, in order.
+    /// Applies `ops` under `key`, in order; with `expect`, only if exactly those bindings are
+    /// live there.
     fn store(
         &self,
         key: [u8; 20],
+        expect: Option<Vec<Binding>>,
         ops: Vec<BindingOp>,
-    ) -> impl Future<Output = Result<(), DhtError>> + Send;
+    ) -> impl Future<Output = Result<Stored, DhtError>> + Send;
 }
 
 /// The per-binding removal secret a DHT implementation uses with `put_removable`/`rm`:
@@ -118,8 +124,27 @@ impl SharedMemoryLocation {
         f(&mut guard)
     }
 
-    fn apply(&self, key: [u8; 20], ops: Vec<BindingOp>, now: u64) -> Result<(), DhtError> {
+    fn apply(
+        &self,
+        key: [u8; 20],
+        expect: Option<Vec<Binding>>,
+        ops: Vec<BindingOp>,
+        now: u64,
+    ) -> Result<Stored, DhtError> {
         self.map(|m| {
+            if let Some(mut expect) = expect {
+                let mut live: Vec<Binding> = m
+                    .get(&key)
+                    .map(|v| v.iter().filter(|b| b.expires_at > now).cloned().collect())
+                    .unwrap_or_default();
+                expect.retain(|b| b.expires_at > now);
+                let order = |a: &Binding, b: &Binding| a.encode().ok().cmp(&b.encode().ok());
+                live.sort_by(order);
+                expect.sort_by(order);
+                if live != expect {
+                    return Ok(Stored::Stale);
+                }
+            }
             if !m.contains_key(&key) && m.len() >= MAX_KEYS {
                 m.retain(|_, v| {
                     v.retain(|b| b.expires_at > now);
@@ -151,7 +176,7 @@ impl SharedMemoryLocation {
             if values.is_empty() {
                 m.remove(&key);
             }
-            Ok(())
+            Ok(Stored::Applied)
         })
     }
 }
@@ -166,8 +191,13 @@ impl LocationService for SharedMemoryLocation {
         }))
     }
 
-    async fn store(&self, key: [u8; 20], ops: Vec<BindingOp>) -> Result<(), DhtError> {
-        self.apply(key, ops, super::unix_now())
+    async fn store(
+        &self,
+        key: [u8; 20],
+        expect: Option<Vec<Binding>>,
+        ops: Vec<BindingOp>,
+    ) -> Result<Stored, DhtError> {
+        self.apply(key, expect, ops, super::unix_now())
     }
 }
 
@@ -204,13 +234,24 @@ mod tests {
                 ttl: 60,
             },
         ];
-        loc.store(key, ops).await.unwrap();
+        let stored = loc.store(key, Some(Vec::new()), ops).await.unwrap();
+        assert_eq!(stored, Stored::Applied);
         assert_eq!(other.lookup(key).await.unwrap().len(), 2);
-        other.store(key, vec![BindingOp::Remove(a)]).await.unwrap();
+        // A wrong view changes nothing; the right one, in any order, does.
+        let remove_a = vec![BindingOp::Remove(a.clone())];
+        let stale = other.store(key, Some(vec![a.clone()]), remove_a.clone());
+        assert_eq!(stale.await.unwrap(), Stored::Stale);
+        assert_eq!(loc.lookup(key).await.unwrap().len(), 2);
+        let view = Some(vec![b.clone(), a]);
+        assert_eq!(
+            other.store(key, view, remove_a).await.unwrap(),
+            Stored::Applied
+        );
         assert_eq!(loc.lookup(key).await.unwrap(), vec![b]);
         let stale = binding("sip:c@1.2.3.4", now.saturating_sub(1));
         loc.apply(
             [2; 20],
+            None,
             vec![BindingOp::Put {
                 binding: stale,
                 ttl: 0,

@@ -36,8 +36,11 @@ pub(crate) enum Waiter {
         request: Box<Request>,
         /// Bindings after the change, for the 200 OK and the cache.
         bindings: Vec<Binding>,
-        /// How long the lookup took.
+        /// How long the lookup took (zero when the plan was made on a guess).
         lookup: Duration,
+        /// Whether the plan was made on a guess of the stored bindings, which the DHT may
+        /// find stale.
+        guessed: bool,
     },
     /// A routed request waiting for the target's bindings.
     Route(ForkId),
@@ -92,17 +95,24 @@ impl DhtTable {
         id
     }
 
-    /// Asks for `ops` to be applied under `key`.
+    /// Asks for `ops` to be applied under `key`; with `expect`, only if those are the
+    /// bindings stored there.
     pub(crate) fn store(
         &mut self,
         now: Instant,
         timeout: Duration,
         key: [u8; 20],
+        expect: Option<Vec<Binding>>,
         ops: Vec<BindingOp>,
         waiter: Waiter,
     ) -> DhtId {
         let id = self.insert(now, timeout, key, waiter);
-        self.outputs.push_back(Output::Store { id, key, ops });
+        self.outputs.push_back(Output::Store {
+            id,
+            key,
+            expect,
+            ops,
+        });
         id
     }
 
@@ -190,5 +200,59 @@ impl LookupCache {
             }
         }
         self.entries.insert(key, (until, bindings));
+    }
+}
+
+/// Most AORs whose bindings [`RegisterViews`] remembers.
+const VIEWS_CAP: usize = 65_536;
+
+/// The bindings this registrar last stored under each AOR, as it believes the DHT holds them
+/// until the last of them expires: what a REGISTER plans on first. An AOR with no view is
+/// guessed to have no bindings, which is right for every first registration.
+///
+/// A guess is never trusted: the store carries it as its condition and the DHT's root
+/// applies the plan only if its bindings are still exactly those, else the REGISTER reads
+/// them and plans again. So a device refreshing through the same super-node, and every
+/// device registering for the first time, costs one DHT round trip instead of two.
+#[derive(Debug, Default)]
+pub(crate) struct RegisterViews {
+    entries: HashMap<[u8; 20], (Instant, Vec<Binding>)>,
+}
+
+impl RegisterViews {
+    /// The remembered bindings of `key` (empty when none are remembered).
+    pub(crate) fn get(&self, now: Instant, key: &[u8; 20]) -> &[Binding] {
+        self.entries
+            .get(key)
+            .filter(|(until, _)| *until > now)
+            .map_or(&[], |(_, b)| b.as_slice())
+    }
+
+    /// Remembers `bindings` as stored under `key` until `until`; an empty set is the default
+    /// guess and is not kept.
+    pub(crate) fn insert(
+        &mut self,
+        until: Instant,
+        now: Instant,
+        key: [u8; 20],
+        bindings: Vec<Binding>,
+    ) {
+        if bindings.is_empty() {
+            self.entries.remove(&key);
+            return;
+        }
+        if self.entries.len() >= VIEWS_CAP && !self.entries.contains_key(&key) {
+            self.entries.retain(|_, (u, _)| *u > now);
+            if self.entries.len() >= VIEWS_CAP {
+                // Only guesses are lost: those AORs pay a read on their next REGISTER.
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(key, (until, bindings));
+    }
+
+    /// Forgets `key`'s view (it proved stale).
+    pub(crate) fn forget(&mut self, key: &[u8; 20]) {
+        self.entries.remove(key);
     }
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use thiserror::Error;
 
-use crate::sip::registrar::BindingOp;
+use crate::sip::registrar::{Binding, BindingOp};
 use crate::sip::transaction::Transport;
 
 /// A TCP connection as the runtime numbers it, so replies and requests reuse it.
@@ -71,14 +71,28 @@ pub enum Output {
     },
     /// Apply these changes under `key`, in order (`Put` with TTL = the binding's expiry,
     /// `Remove` of the stored value), then answer with [`super::Proxy::handle_store_done`].
+    /// With `expect`, apply them only if the live bindings under `key` are still exactly
+    /// those (the plan was made on a guess of them); else change nothing and answer
+    /// [`Stored::Stale`].
     Store {
         /// Quote this id in the answer.
         id: DhtId,
         /// The DHT key.
         key: [u8; 20],
+        /// The bindings the plan assumed are stored, if it was made on a guess.
+        expect: Option<Vec<Binding>>,
         /// The changes, removals of replaced bindings before their puts.
         ops: Vec<BindingOp>,
     },
+}
+
+/// How an [`Output::Store`] ended, when the DHT answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Every change is stored.
+    Applied,
+    /// The stored bindings were not those expected; nothing was changed.
+    Stale,
 }
 
 /// Why a DHT request failed, as the runtime reports it.

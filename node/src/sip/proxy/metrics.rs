@@ -69,6 +69,9 @@ pub struct Metrics {
     pub parse_errors: u64,
     /// DHT requests that failed or were not answered in time.
     pub dht_failures: u64,
+    /// REGISTERs whose plan on the registrar's view of the bindings the DHT found stale, so
+    /// that they read the bindings and planned again.
+    pub register_stale_views: u64,
     /// Routed requests whose bindings came from the local cache.
     pub cache_hits: u64,
     /// DHT lookup wait per REGISTER.

@@ -73,10 +73,18 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng as _;
 use rand_chacha::ChaCha8Rng;
 
-pub use io::{ConnectionId, DhtError, DhtId, Link, Output, Transmit};
+pub use io::{ConnectionId, DhtError, DhtId, Link, Output, Stored, Transmit};
 pub use metrics::{DhtTiming, DurationStats, Metrics, TIMING_LOG};
 
-use self::dht::{DhtTable, ForkId, LookupCache, Waiter};
+/// What the runtime answered a DHT request with.
+enum Answer {
+    /// A lookup's bindings.
+    Bindings(Vec<Binding>),
+    /// How a store ended.
+    Stored(Stored),
+}
+
+use self::dht::{DhtTable, ForkId, LookupCache, RegisterViews, Waiter};
 use self::fork::Fork;
 use super::error::ParseError;
 use super::registrar::{Binding, RegistrarConfig};
@@ -133,6 +141,7 @@ pub struct Proxy {
     epoch: (Instant, u64),
     dht: DhtTable,
     cache: LookupCache,
+    views: RegisterViews,
     forks: HashMap<ForkId, Fork>,
     by_server: HashMap<TransactionId, ForkId>,
     roles: HashMap<TransactionId, Role>,
@@ -157,6 +166,7 @@ impl Proxy {
             config,
             dht: DhtTable::default(),
             cache: LookupCache::default(),
+            views: RegisterViews::default(),
             forks: HashMap::new(),
             by_server: HashMap::new(),
             roles: HashMap::new(),
@@ -238,14 +248,14 @@ impl Proxy {
         result: Result<Vec<Binding>, DhtError>,
     ) {
         if let Some(pending) = self.dht.take(id) {
-            self.dht_answered(now, pending, result.map(Some));
+            self.dht_answered(now, pending, result.map(Answer::Bindings));
         }
     }
 
     /// The answer to [`Output::Store`] `id`.
-    pub fn handle_store_done(&mut self, now: Instant, id: DhtId, result: Result<(), DhtError>) {
+    pub fn handle_store_done(&mut self, now: Instant, id: DhtId, result: Result<Stored, DhtError>) {
         if let Some(pending) = self.dht.take(id) {
-            self.dht_answered(now, pending, result.map(|()| None));
+            self.dht_answered(now, pending, result.map(Answer::Stored));
         }
     }
 
@@ -264,14 +274,20 @@ impl Proxy {
         &mut self,
         now: Instant,
         pending: dht::Pending,
-        result: Result<Option<Vec<Binding>>, DhtError>,
+        result: Result<Answer, DhtError>,
     ) {
         let wrong = || DhtError::Failed("answer of the wrong kind".to_owned());
         if let Waiter::RegisterStore { .. } = pending.waiter {
-            let result = result.and_then(|b| b.map_or(Ok(()), |_| Err(wrong())));
+            let result = result.and_then(|a| match a {
+                Answer::Stored(s) => Ok(s),
+                Answer::Bindings(_) => Err(wrong()),
+            });
             self.store_answered(now, pending, result);
         } else {
-            let result = result.and_then(|b| b.ok_or_else(wrong));
+            let result = result.and_then(|a| match a {
+                Answer::Bindings(b) => Ok(b),
+                Answer::Stored(_) => Err(wrong()),
+            });
             self.lookup_answered(now, pending, result);
         }
         self.pump(now);

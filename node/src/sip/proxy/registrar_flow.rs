@@ -1,7 +1,12 @@
-//! REGISTER through the DHT: lookup, plan, store, answer (RFC 3261 §10.3).
+//! REGISTER through the DHT: plan, store, answer (RFC 3261 §10.3).
 //!
-//! Each REGISTER waits for two DHT round trips, so many are in flight at once; the
-//! [`Waiter`] carried with each [`DhtId`] holds everything needed to finish it.
+//! A REGISTER is first planned on this registrar's view of the AOR's bindings (see
+//! [`RegisterViews`](super::dht::RegisterViews)) and stored on the condition that the view is
+//! right: one DHT round trip. When the DHT finds the view stale, or the plan refuses the
+//! request on grounds the view may have got wrong (ownership, CSeq order), the bindings are
+//! read and the request planned again: lookup, plan, store, as RFC 3261 describes it. Many
+//! REGISTERs are in flight at once; the [`Waiter`] carried with each [`DhtId`] holds
+//! everything needed to finish one.
 
 use std::time::Instant;
 
@@ -11,7 +16,7 @@ use crate::sip::{Method, Request, Response, new_tag};
 
 use super::Proxy;
 use super::dht::{Pending, Waiter};
-use super::io::DhtError;
+use super::io::{DhtError, Stored};
 use super::metrics::DhtTiming;
 
 impl Proxy {
@@ -24,28 +29,68 @@ impl Proxy {
                 .is_some_and(|u| self.config.registrar.is_overlay(u))
     }
 
-    /// Starts a REGISTER: checks the AOR, then asks the DHT for its bindings.
+    /// Starts a REGISTER: checks the AOR, plans on the view of its bindings and stores the
+    /// plan on the condition that the view holds; reads the bindings first when the plan
+    /// cannot be trusted without them.
     pub(super) fn start_register(&mut self, now: Instant, server: TransactionId, request: Request) {
         let aor = request
             .headers
             .to()
             .map_err(|_| crate::sip::RegisterError::BadAor)
             .and_then(|to| Aor::from_uri(&to.uri, &self.config.registrar));
-        match aor {
-            Ok(aor) => {
-                let waiter = Waiter::RegisterLookup {
+        let key = match aor {
+            Ok(aor) => aor.dht_key(),
+            Err(e) => {
+                let tag = new_tag(&mut self.rng);
+                let resp = register_error_response(&request, &e, &tag);
+                return self.respond(now, server, &resp);
+            }
+        };
+        let now_unix = self.now_unix(now);
+        let view: Vec<Binding> = self
+            .views
+            .get(now, &key)
+            .iter()
+            .filter(|b| b.remaining(now_unix) > 0)
+            .cloned()
+            .collect();
+        match plan_register(&request, &view, &self.config.registrar, now_unix) {
+            Ok(plan) if !plan.ops.is_empty() => {
+                let waiter = Waiter::RegisterStore {
                     server,
                     request: Box::new(request),
+                    bindings: plan.bindings,
+                    lookup: std::time::Duration::ZERO,
+                    guessed: true,
                 };
+                let timeout = self.config.dht_timeout;
                 self.dht
-                    .lookup(now, self.config.dht_timeout, aor.dht_key(), waiter);
+                    .store(now, timeout, key, Some(view), plan.ops, waiter);
             }
-            Err(e) => {
+            // Refused whatever is stored (a bad Contact, too brief an expiry): answer now.
+            Err(e) if !e.depends_on_bindings() => {
                 let tag = new_tag(&mut self.rng);
                 let resp = register_error_response(&request, &e, &tag);
                 self.respond(now, server, &resp);
             }
+            // A query, or a refusal the view may have got wrong: read the bindings.
+            _ => self.read_then_register(now, server, request, key),
         }
+    }
+
+    /// Reads the AOR's bindings, then plans the REGISTER on them.
+    fn read_then_register(
+        &mut self,
+        now: Instant,
+        server: TransactionId,
+        request: Request,
+        key: [u8; 20],
+    ) {
+        let waiter = Waiter::RegisterLookup {
+            server,
+            request: Box::new(request),
+        };
+        self.dht.lookup(now, self.config.dht_timeout, key, waiter);
     }
 
     /// A lookup answer (or its timeout), for a REGISTER or a routed request.
@@ -94,44 +139,62 @@ impl Proxy {
                 let resp = register_ok(&request, &plan.bindings, now_unix, &tag);
                 self.respond(now, server, &resp);
             }
+            // Planned on a fresh read: stored unconditionally, as RFC 3261 has it.
             Ok(plan) => {
                 let waiter = Waiter::RegisterStore {
                     server,
                     request: Box::new(request),
                     bindings: plan.bindings,
                     lookup,
+                    guessed: false,
                 };
-                self.dht
-                    .store(now, self.config.dht_timeout, key, plan.ops, waiter);
+                let timeout = self.config.dht_timeout;
+                self.dht.store(now, timeout, key, None, plan.ops, waiter);
             }
         }
     }
 
-    /// A store answer (or its timeout): 200 listing the bindings, or 503.
+    /// A store answer (or its timeout): 200 listing the bindings, a fresh read when the
+    /// plan's guess proved stale, or 503.
     pub(super) fn store_answered(
         &mut self,
         now: Instant,
         pending: Pending,
-        result: Result<(), DhtError>,
+        result: Result<Stored, DhtError>,
     ) {
         let Waiter::RegisterStore {
             server,
             request,
             bindings,
             lookup,
+            guessed,
         } = pending.waiter
         else {
             return;
         };
         let waited = now.saturating_duration_since(pending.asked_at);
         self.metrics.register_store.record(waited);
-        if result.is_err() {
-            self.metrics.dht_failures += 1;
-            return self.respond_unavailable(now, server, &request);
+        match result {
+            Ok(Stored::Applied) => {}
+            Ok(Stored::Stale) if guessed => {
+                self.metrics.register_stale_views += 1;
+                self.views.forget(&pending.key);
+                return self.read_then_register(now, server, *request, pending.key);
+            }
+            // Stale without a condition cannot happen; a runtime saying so failed.
+            Ok(Stored::Stale) | Err(_) => {
+                self.metrics.dht_failures += 1;
+                return self.respond_unavailable(now, server, &request);
+            }
         }
         self.record_register(&request, lookup, waited);
         let until = now + self.config.cache_ttl;
         self.cache.insert(until, now, pending.key, bindings.clone());
+        let now_unix = self.now_unix(now);
+        let last = bindings.iter().map(|b| b.remaining(now_unix)).max();
+        let kept = std::time::Duration::from_secs(last.unwrap_or(0));
+        self.views
+            .insert(now + kept, now, pending.key, bindings.clone());
         let tag = new_tag(&mut self.rng);
         let resp = register_ok(&request, &bindings, self.now_unix(now), &tag);
         self.respond(now, server, &resp);

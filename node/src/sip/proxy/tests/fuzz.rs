@@ -117,7 +117,9 @@ fn run(steps: Vec<Step>) {
                     h.proxy.handle_lookup(h.now, id, Ok(b));
                 }
                 (Output::Lookup { id, .. }, _) => h.proxy.handle_lookup(h.now, id, Ok(Vec::new())),
-                (Output::Store { id, .. }, _) => h.proxy.handle_store_done(h.now, id, Ok(())),
+                (Output::Store { id, .. }, _) => {
+                    h.proxy.handle_store_done(h.now, id, Ok(Stored::Applied))
+                }
             },
             Step::Dht(_) => {}
             Step::Reply(i, status) if !forwarded.is_empty() => {

@@ -109,15 +109,32 @@ impl Harness {
                 let b = self.dht.get(&key).cloned().unwrap_or_default();
                 self.proxy.handle_lookup(self.now, id, Ok(b));
             }
-            Output::Store { id, key, ops } => {
+            Output::Store {
+                id,
+                key,
+                expect,
+                ops,
+            } => {
                 let stored = self.dht.entry(key).or_default();
+                if let Some(mut expect) = expect {
+                    let mut now = stored.clone();
+                    let order = |a: &Binding, b: &Binding| a.encode().ok().cmp(&b.encode().ok());
+                    now.sort_by(order);
+                    expect.sort_by(order);
+                    if now != expect {
+                        return self
+                            .proxy
+                            .handle_store_done(self.now, id, Ok(Stored::Stale));
+                    }
+                }
                 for op in ops {
                     match op {
                         BindingOp::Put { binding, .. } => stored.push(binding),
                         BindingOp::Remove(b) => stored.retain(|x| *x != b),
                     }
                 }
-                self.proxy.handle_store_done(self.now, id, Ok(()));
+                self.proxy
+                    .handle_store_done(self.now, id, Ok(Stored::Applied));
             }
         }
     }

@@ -22,14 +22,15 @@ fn contacts(resp: &Response) -> Vec<String> {
 fn register_add_refresh_remove() {
     let mut h = Harness::new();
     h.send(BOB1, &register("bob", BOB1, "c1", 1, ";expires=300"));
-    let outs = h.outputs();
-    assert!(matches!(&outs[..], [Output::Lookup { key, .. }] if *key == key_of("bob")));
-    assert!(h.sent().is_empty(), "no answer before the DHT replies");
-    h.answer(outs.into_iter().next().unwrap());
+    // A first registration is planned on "no bindings yet" and stored on that condition,
+    // with no read first.
     let outs = h.outputs();
     assert!(
-        matches!(&outs[..], [Output::Store { ops, .. }] if matches!(&ops[..], [BindingOp::Put { ttl: 300, .. }]))
+        matches!(&outs[..], [Output::Store { key, expect: Some(view), ops, .. }]
+        if *key == key_of("bob") && view.is_empty()
+            && matches!(&ops[..], [BindingOp::Put { ttl: 300, .. }]))
     );
+    assert!(h.sent().is_empty(), "no answer before the DHT replies");
     h.answer(outs.into_iter().next().unwrap());
     let ok = response_to(&h.sent(), BOB1, 200);
     assert_eq!(contacts(&ok), [format!("<sip:bob@{BOB1}>;expires=300")]);
@@ -37,7 +38,13 @@ fn register_add_refresh_remove() {
 
     h.now += Duration::from_secs(100);
     h.send(BOB1, &register("bob", BOB1, "c1", 2, ";expires=600"));
-    h.serve_dht();
+    // The refresh is planned on the binding this registrar stored.
+    let outs = h.outputs();
+    assert!(
+        matches!(&outs[..], [Output::Store { expect: Some(view), ops, .. }]
+        if view.len() == 1 && matches!(&ops[..], [BindingOp::Remove(_), BindingOp::Put { .. }]))
+    );
+    outs.into_iter().for_each(|o| h.answer(o));
     let ok = response_to(&h.sent(), BOB1, 200);
     assert_eq!(contacts(&ok), [format!("<sip:bob@{BOB1}>;expires=600")]);
     assert_eq!(h.dht[&key_of("bob")].len(), 1, "refresh replaces");
@@ -49,7 +56,7 @@ fn register_add_refresh_remove() {
     assert!(h.dht[&key_of("bob")].is_empty());
     let m = h.proxy.metrics();
     assert_eq!(m.requests["REGISTER"], 3);
-    assert_eq!(m.register_lookup.count, 3);
+    assert_eq!(m.register_lookup.count, 0, "every view held: no reads");
     assert_eq!(m.register_store.count, 3);
     assert_eq!(h.proxy.take_dht_timings().len(), 3);
     h.assert_idle_after_timers();
@@ -64,24 +71,33 @@ fn register_errors_and_dht_failures() {
     assert_eq!(brief.headers.get("Min-Expires"), Some("60"));
     // The DHT never answers: 503 at the deadline, and a late answer is ignored.
     h.send(BOB1, &register("bob", BOB1, "c2", 1, ""));
-    let Some(Output::Lookup { id, .. }) = h.outputs().pop() else {
-        panic!("lookup expected")
+    let Some(Output::Store { id, .. }) = h.outputs().pop() else {
+        panic!("store expected")
     };
     let sent = h.advance(Duration::from_secs(6));
     assert_eq!(statuses_to(&sent, BOB1), [503]);
-    h.proxy.handle_lookup(h.now, id, Ok(Vec::new()));
+    h.proxy.handle_store_done(h.now, id, Ok(Stored::Applied));
     assert!(h.outputs().is_empty() && h.sent().is_empty());
-    // A store failure is a 503 too.
+    // A store failure is a 503 too, after a read as well as on a guess.
     h.send(BOB1, &register("bob", BOB1, "c3", 1, ""));
-    let lookup = h.outputs().pop().unwrap();
-    h.answer(lookup);
     let Some(Output::Store { id, .. }) = h.outputs().pop() else {
+        panic!("store expected")
+    };
+    h.proxy.handle_store_done(h.now, id, Ok(Stored::Stale));
+    let lookup = h.outputs().pop().unwrap();
+    assert!(matches!(lookup, Output::Lookup { .. }));
+    h.answer(lookup);
+    let Some(Output::Store {
+        id, expect: None, ..
+    }) = h.outputs().pop()
+    else {
         panic!("store expected")
     };
     h.proxy
         .handle_store_done(h.now, id, Err(DhtError::Failed("full".into())));
     assert_eq!(statuses_to(&h.sent(), BOB1), [503]);
     assert_eq!(h.proxy.metrics().dht_failures, 2);
+    assert_eq!(h.proxy.metrics().register_stale_views, 1);
     h.assert_idle_after_timers();
 }
 
@@ -96,16 +112,11 @@ fn many_concurrent_registers_with_interleaved_answers() {
             &register(&format!("u{i}"), &source(i), &format!("c{i}"), 1, ""),
         );
     }
-    let mut lookups = h.outputs();
-    assert_eq!(lookups.len(), n);
-    assert_eq!(h.proxy.dht_pending(), n);
-    // Answer lookups in reverse order, then stores odd ones first.
-    lookups.reverse();
-    for o in lookups {
-        h.answer(o);
-    }
+    // Each is stored at once, on the guess that the AOR has no bindings yet.
     let stores = h.outputs();
     assert_eq!(stores.len(), n);
+    assert_eq!(h.proxy.dht_pending(), n);
+    // Answer the odd ones first.
     let (odd, even): (Vec<_>, Vec<_>) = stores
         .into_iter()
         .enumerate()
@@ -126,4 +137,38 @@ fn many_concurrent_registers_with_interleaved_answers() {
     assert_eq!(h.proxy.metrics().register_store.count, n as u64);
     assert!(h.proxy.metrics().register_store.max >= Duration::from_millis(3));
     h.assert_idle_after_timers();
+}
+
+#[test]
+fn a_stale_view_reads_the_bindings_and_plans_again() {
+    let mut h = Harness::new();
+    // Bob's phone registered through another super-node: this one has no view of it.
+    h.send(BOB1, &register("bob", BOB1, "c1", 1, ""));
+    h.serve_dht();
+    let _ = h.sent();
+    let phone = h.dht[&key_of("bob")].clone();
+    let mut other = Harness::new();
+    other.dht.insert(key_of("bob"), phone);
+    // Bob's laptop registers here: planned on "no bindings", found stale, read, stored.
+    other.send(BOB2, &register("bob", BOB2, "c2", 1, ""));
+    let outs = other.outputs();
+    assert!(matches!(&outs[..], [Output::Store { expect: Some(v), .. }] if v.is_empty()));
+    outs.into_iter().for_each(|o| other.answer(o));
+    let outs = other.outputs();
+    assert!(matches!(&outs[..], [Output::Lookup { .. }]));
+    outs.into_iter().for_each(|o| other.answer(o));
+    let outs = other.outputs();
+    assert!(matches!(&outs[..], [Output::Store { expect: None, .. }]));
+    outs.into_iter().for_each(|o| other.answer(o));
+    let ok = response_to(&other.sent(), BOB2, 200);
+    assert_eq!(contacts(&ok).len(), 2, "both devices listed");
+    assert_eq!(other.proxy.metrics().register_stale_views, 1);
+    // The phone repeating its CSeq here is refused on this node's view (out of order); a
+    // refusal made on a view is checked by a read before it is answered.
+    other.send(BOB1, &register("bob", BOB1, "c1", 1, ""));
+    let outs = other.outputs();
+    assert!(matches!(&outs[..], [Output::Lookup { .. }]), "{outs:?}");
+    outs.into_iter().for_each(|o| other.answer(o));
+    let _ = response_to(&other.sent(), BOB1, 500);
+    other.assert_idle_after_timers();
 }
