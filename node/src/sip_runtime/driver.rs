@@ -322,7 +322,10 @@ impl<L: LocationService> Driver<L> {
     fn launch(&mut self, output: Output) {
         self.dht_inflight += 1;
         let location = Arc::clone(&self.location);
-        let started = Some(now());
+        let at = now();
+        let (Output::Lookup { id, .. } | Output::Store { id, .. }) = &output;
+        self.proxy.handle_dht_started(*id, at);
+        let started = Some(at);
         self.dht.push(Box::pin(async move {
             match output {
                 Output::Lookup { id, key } => {

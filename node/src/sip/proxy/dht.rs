@@ -53,7 +53,7 @@ pub(crate) struct Pending {
     pub(crate) waiter: Waiter,
     /// The DHT key asked about.
     pub(crate) key: [u8; 20],
-    /// When it was asked.
+    /// When the runtime started it (when it was asked, until the runtime says).
     pub(crate) asked_at: Instant,
 }
 
@@ -114,6 +114,14 @@ impl DhtTable {
             ops,
         });
         id
+    }
+
+    /// Notes when the runtime actually started request `id`, which may be later than when it
+    /// was asked (the runtime sends queued messages first, or waits for a free slot).
+    pub(crate) fn started(&mut self, id: DhtId, at: Instant) {
+        if let Some(p) = self.pending.get_mut(&id) {
+            p.asked_at = p.asked_at.max(at);
+        }
     }
 
     /// Takes the request an answer is for; `None` for unknown or expired ids.

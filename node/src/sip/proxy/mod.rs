@@ -240,6 +240,13 @@ impl Proxy {
         self.conns.retain(|_, c| *c != conn);
     }
 
+    /// The runtime started DHT request `id` at `at`. Optional: it makes the DHT timings
+    /// (`/sip/dht-timings`, the per-REGISTER and per-INVITE figures) count the DHT's own time
+    /// from then on, not the time the runtime spent sending what was queued before it.
+    pub fn handle_dht_started(&mut self, id: DhtId, at: Instant) {
+        self.dht.started(id, at);
+    }
+
     /// The answer to [`Output::Lookup`] `id`: the decoded bindings, or why none came.
     pub fn handle_lookup(
         &mut self,
