@@ -105,7 +105,8 @@ pub enum Updated {
 /// OpenDHT's status codes for put, put_removable and rm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
-    /// 0: stored (or removed) durably on the root and at least one replica.
+    /// 0: stored (or removed) durably on the root and at least one replica; for soft state,
+    /// applied on the root with its copies sent (see the `write` module).
     Ok,
     /// 1: over capacity: the node is full, or this client used its fair share.
     OverCapacity,

@@ -8,6 +8,14 @@
 //! root ──WriteReply(status)──▶ origin   (after the first ReplicaAck; at once with no neighbours)
 //! ```
 //!
+//! Soft writes ([`StorageClass::Soft`]: SIP bindings, service adverts) are answered as soon
+//! as the root has applied them and sent their copies, and replicas do not acknowledge them:
+//! such state is refreshed by its owner and restored by repair, so waiting for a replica
+//! would cost every REGISTER a second round trip for a guarantee soft state does not need.
+//! A root that fails in the instant between answering and its copies arriving loses that
+//! write until the owner refreshes it; Kamailio's in-memory location table, the reference we
+//! measure against, replicates (if at all) the same way.
+//!
 //! A root that knows a closer node answers `Redirect`; an origin whose attempt times out or
 //! whose root is unreachable looks the root up again (the overlay has routed round a dead node
 //! by then). Writes are idempotent (same item again only extends its TTL), so retries are safe.
@@ -511,10 +519,12 @@ impl Dht {
                     self.answer(answer, status);
                 }
             },
-            After::Replica { root, token } => {
+            // The root of a soft copy waits for no acknowledgement.
+            After::Replica { root, token } if op.class() == StorageClass::Durable => {
                 let ok = result.is_ok();
                 self.send_direct(root, &Msg::ReplicaAck { token, ok }, Sent::Other);
             }
+            After::Replica { .. } => {}
             After::Repair => {
                 if result.is_ok() {
                     self.metrics.repaired_in += 1;
@@ -532,6 +542,21 @@ impl Dht {
             self.answer(answer, Status::Ok);
             return;
         };
+        if record.class == StorageClass::Soft {
+            // Soft state is answered once the root holds it and its copies are on their way,
+            // with no acknowledgements: its owner refreshes it, and repair restores a copy
+            // that did not arrive. This is what keeps a REGISTER at one round trip to the
+            // root (see the module doc).
+            let msg = Msg::Replicate {
+                token: 0,
+                record: record.into(),
+            };
+            for t in targets {
+                self.send_direct(t, &msg, Sent::Other);
+            }
+            self.answer(answer, Status::Ok);
+            return;
+        }
         let token = self.fresh_id();
         self.writes.replications.insert(
             token,
@@ -599,14 +624,21 @@ fn check_write(body: &WriteBody, max_value: usize) -> Result<(), &'static str> {
             };
             check_write(&single, max_value)?;
         }
-        let msg = Msg::Write {
-            req: u64::MAX,
-            body: body.clone(),
-        };
-        return match super::wire::encode(&msg) {
-            Ok(_) => Ok(()),
-            Err(_) => Err("update larger than one message"),
-        };
+        // A bound on the encoded size, not the size itself: the message is encoded once, when
+        // sent. Each write costs its bytes plus at most a secret hash or a value hash, a TTL
+        // and the length prefixes; the rest is the key, guard, client and framing.
+        let bound = 96
+            + ops
+                .iter()
+                .map(|op| match op {
+                    UpdateOp::Put { value, .. } => value.len() + 32,
+                    UpdateOp::Rm { secret, .. } => secret.len() + 32,
+                })
+                .sum::<usize>();
+        if bound > crate::overlay::wire::MAX_DIRECT_PAYLOAD {
+            return Err("update larger than one message");
+        }
+        return Ok(());
     }
     let ttl = match body {
         WriteBody::Put {
