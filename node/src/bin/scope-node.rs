@@ -14,6 +14,11 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use scope_node::supernode::{self, SuperNode, SuperNodeConfig};
 
+/// mimalloc rather than glibc's malloc: the node's work is many small, short-lived
+/// allocations (messages, buffers), where glibc spent 15 % of the SIP node's CPU.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for every problem found before the node runs (as clap uses for bad flags).
 const EXIT_USAGE: u8 = 2;
 /// A SCOPE super-node: Pastry overlay, HTTP gateway and SIP proxy/registrar.
