@@ -101,6 +101,8 @@ pub(super) struct Writes {
     last_commit: Option<Instant>,
     /// The latest `now` seen by staging or a timeout: the clock of the commit decision.
     clock: Option<Instant>,
+    /// Whether durable writes wait for [`Dht::commit_durable`] (see there).
+    pub(super) defer_durable: bool,
 }
 
 impl Writes {
@@ -446,15 +448,44 @@ impl Dht {
     /// commit is due (see [`Writes::commit_due`]) or enough writes are staged; soft writes
     /// are committed at once all the same.
     pub(super) fn flush(&mut self) {
+        self.flush_staged(!self.writes.defer_durable);
+    }
+
+    /// Whether durable writes are staged, waiting for [`Dht::commit_durable`].
+    #[must_use]
+    pub fn durable_staged(&self) -> bool {
+        self.writes
+            .staged
+            .iter()
+            .any(|(op, _)| op.class() == StorageClass::Durable)
+    }
+
+    /// Commits the staged durable writes (when the group commit is due). With
+    /// [`Dht::set_defer_durable`] on, polling commits only soft writes, and the runtime calls
+    /// this once the datagrams of the current step are sent: a durable commit waits for an
+    /// fsync, and hop acknowledgements or replies held behind it would make peers retransmit.
+    pub fn commit_durable(&mut self) {
+        self.flush_staged(true);
+    }
+
+    /// Lets durable writes wait for [`Dht::commit_durable`] instead of committing whenever
+    /// the DHT is polled (off by default: the sans-IO harnesses poll and expect commits).
+    pub fn set_defer_durable(&mut self, on: bool) {
+        self.writes.defer_durable = on;
+    }
+
+    /// Commits soft writes, and durable ones too when `durable` (and the group commit is due).
+    fn flush_staged(&mut self, durable: bool) {
         if self.writes.staged.is_empty() {
             return;
         }
-        let staged = if let (Some(due), Some(clock)) = (
-            self.writes.commit_due(self.config.commit_delay),
-            self.writes.clock,
-        ) && clock < due
-            && self.writes.staged.len() < self.config.commit_batch
-        {
+        let hold = !durable
+            || matches!((
+                self.writes.commit_due(self.config.commit_delay),
+                self.writes.clock,
+            ), (Some(due), Some(clock)) if clock < due
+                && self.writes.staged.len() < self.config.commit_batch);
+        let staged = if hold {
             let (soft, durable) = std::mem::take(&mut self.writes.staged)
                 .into_iter()
                 .partition(|(op, _)| op.class() == StorageClass::Soft);

@@ -68,7 +68,8 @@ impl Driver {
             id: node.id(),
             addr: node.local_addr(),
         };
-        let dht = Dht::new(dht_config, store, me, t, ms);
+        let mut dht = Dht::new(dht_config, store, me, t, ms);
+        dht.set_defer_durable(true);
         Self {
             node,
             dht,
@@ -242,26 +243,45 @@ impl Driver {
         self.flush().await;
     }
 
-    /// Shuttles between node and DHT, sends every queued datagram and dispatches every event
-    /// and finished request. Polling the DHT commits its staged writes first, so no
-    /// acknowledgement leaves before its write is durable.
+    /// Shuttles between node and DHT, dispatches every event and finished request, and sends
+    /// every queued datagram; then commits staged durable writes and does the same again.
+    ///
+    /// Durable commits come last (the DHT defers them, see [`Dht::commit_durable`]): one waits
+    /// for an fsync, and hop acknowledgements, pongs and answers held behind it would make
+    /// peers retransmit and, under load, suspect this node of having failed. Soft writes
+    /// commit while pumping, so a root's acknowledgement of a request and its answer leave in
+    /// one datagram. Before sending, the driver yields once if a request finished, so the task
+    /// waiting for it (a SIP proxy routing a call) runs before this step's acknowledgements go
+    /// out; no acknowledgement leaves before its write is durable either way.
     async fn flush(&mut self) {
-        // Hop acknowledgements and pongs for the datagrams just handled go out before the DHT
-        // commits: a group commit waits for an fsync, and a peer whose ack waited behind it
-        // would time out, retransmit and, under load, suspect this node of having failed.
+        let finished = self.pump();
+        if finished {
+            tokio::task::yield_now().await;
+        }
         self.send_transmits().await;
+        if self.dht.durable_staged() {
+            self.dht.commit_durable();
+            self.pump();
+            self.send_transmits().await;
+        }
+    }
+
+    /// Pumps the DHT and dispatches what came out; true when a request finished.
+    fn pump(&mut self) -> bool {
         let mut others = Vec::new();
         self.dht.pump(now(), &mut self.node, |ev| others.push(ev));
         for event in others {
             self.event(event);
         }
+        let mut finished = false;
         while let Some(DhtEvent::Done { req, result }) = self.dht.poll_event() {
             if let Some(reply) = self.requests.remove(&req) {
+                finished = true;
                 // The asker may have hung up; nothing to do then.
                 let _ = reply.send(result);
             }
         }
-        self.send_transmits().await;
+        finished
     }
 
     /// Sends every datagram the node has queued.

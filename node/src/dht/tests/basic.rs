@@ -122,3 +122,40 @@ fn a_one_node_overlay_stores_locally() {
     assert_eq!(put(&mut h, 0, k, b"solo", None, 60), Status::Ok);
     assert_eq!(get_all(&mut h, 0, k), vec![b"solo".to_vec()]);
 }
+
+#[test]
+fn deferred_durable_writes_wait_for_commit_durable_and_soft_ones_do_not() {
+    let mut h = Harness::new(9, 1);
+    h.call(0, |d, _| d.set_defer_durable(true));
+    let durable = PutReq {
+        key: key("disk"),
+        value: b"d".to_vec(),
+        secret_hash: None,
+        ttl_secs: 600,
+        class: crate::store::StorageClass::Durable,
+    };
+    let soft = PutReq {
+        key: key("memory"),
+        class: crate::store::StorageClass::Soft,
+        ..durable.clone()
+    };
+    let d = h.call(0, |dht, now| dht.put(now, durable, client(1)));
+    let s = h.call(0, |dht, now| dht.put(now, soft, client(1)));
+    assert_eq!(
+        h.wait(0, s, Duration::from_secs(1)),
+        Some(Outcome::Write(Ok(Status::Ok)))
+    );
+    assert_eq!(
+        h.wait(0, d, Duration::from_secs(1)),
+        None,
+        "not committed yet"
+    );
+    assert!(h.call(0, |dht, _| dht.durable_staged()));
+    h.call(0, |dht, _| dht.commit_durable());
+    assert_eq!(
+        h.wait(0, d, Duration::from_secs(1)),
+        Some(Outcome::Write(Ok(Status::Ok)))
+    );
+    assert!(!h.call(0, |dht, _| dht.durable_staged()));
+    assert_eq!(get_all(&mut h, 0, key("disk")), vec![b"d".to_vec()]);
+}
