@@ -122,29 +122,20 @@ fn updated_values_reach_every_replica() {
 fn oversized_or_overlong_updates_are_refused_at_the_origin() {
     let mut h = Harness::new(23, 4);
     let k = key("big");
-    let ops = (0..3u8).map(|i| put_op(&[i; 1000], b"s")).collect();
-    let req = UpdateReq {
-        key: k,
-        guard: None,
-        ops,
-        class: StorageClass::Soft,
-    };
-    let out = h.run(0, |d, now| d.update(now, req, client(1)));
-    assert!(matches!(
-        out,
-        Outcome::Update(Err(crate::dht::DhtError::Invalid(_)))
-    ));
-    let ops = (0..9u8).map(|i| put_op(&[i], b"s")).collect();
-    let req = UpdateReq {
-        key: k,
-        guard: None,
-        ops,
-        class: StorageClass::Soft,
-    };
-    let out = h.run(0, |d, now| d.update(now, req, client(1)));
-    assert!(matches!(
-        out,
-        Outcome::Update(Err(crate::dht::DhtError::Invalid(_)))
-    ));
+    let too_large: Vec<UpdateOp> = (0..3u8).map(|i| put_op(&[i; 1000], b"s")).collect();
+    let too_many: Vec<UpdateOp> = (0..9u8).map(|i| put_op(&[i], b"s")).collect();
+    for ops in [too_large, too_many] {
+        let req = UpdateReq {
+            key: k,
+            guard: None,
+            ops,
+            class: StorageClass::Soft,
+        };
+        let out = h.run(0, |d, now| d.update(now, req, client(1)));
+        assert!(matches!(
+            out,
+            Outcome::Update(Err(crate::dht::DhtError::Invalid(_)))
+        ));
+    }
     assert!(get_all(&mut h, 1, k).is_empty());
 }

@@ -164,23 +164,46 @@ impl DhtTable {
     }
 }
 
-/// Entries beyond which the cache drops expired entries, then everything.
-const CACHE_CAP: usize = 65_536;
+/// AORs the lookup cache holds at most.
+pub(crate) const CACHE_CAP: usize = 65_536;
+/// AORs whose bindings the register views hold at most.
+pub(crate) const VIEWS_CAP: usize = 65_536;
 
-/// Recent non-empty lookup results, reused for `ttl` so a burst of calls to one user costs
-/// one DHT lookup; REGISTER always reads the DHT, since ownership checks need fresh state.
-#[derive(Debug, Default)]
-pub(crate) struct LookupCache {
+/// Bindings remembered per AOR until a deadline, at most `cap` AORs. The proxy keeps two:
+///
+/// - the **lookup cache**: recent non-empty lookup results, reused for a short TTL so a burst
+///   of calls to one user costs one DHT lookup;
+/// - the **register views**: the bindings this registrar last stored under each AOR, as it
+///   believes the DHT holds them until the last of them expires, which a REGISTER plans on
+///   first (an AOR with no view is guessed to have none, right for every first registration).
+///   A view is never trusted: the store carries it as its condition and the DHT's root applies
+///   the plan only if its bindings are still exactly those, else the REGISTER reads them and
+///   plans again. So a device refreshing through the same super-node, and every device
+///   registering for the first time, costs one DHT round trip instead of two.
+///
+/// An empty set is never kept: for the cache, so a user who just registered elsewhere is
+/// found at once; for the views, because "none" is the default guess anyway.
+#[derive(Debug)]
+pub(crate) struct BindingMemo {
     entries: HashMap<[u8; 20], (Instant, Vec<Binding>)>,
+    cap: usize,
 }
 
-impl LookupCache {
-    /// AORs with cached bindings (fresh or not yet purged).
+impl BindingMemo {
+    /// An empty memo of at most `cap` AORs.
+    pub(crate) fn new(cap: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            cap,
+        }
+    }
+
+    /// AORs with remembered bindings (fresh or not yet purged).
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// The cached bindings, if fresh.
+    /// The remembered bindings, if fresh.
     pub(crate) fn get(&self, now: Instant, key: &[u8; 20]) -> Option<&[Binding]> {
         self.entries
             .get(key)
@@ -188,8 +211,8 @@ impl LookupCache {
             .map(|(_, b)| b.as_slice())
     }
 
-    /// Remembers a result until `until`; empty results are forgotten instead, so a user who
-    /// just registered elsewhere is found at once.
+    /// Remembers `bindings` under `key` until `until`; an empty set forgets the key. When
+    /// full, expired entries are dropped, then everything: only a cache or guesses are lost.
     pub(crate) fn insert(
         &mut self,
         until: Instant,
@@ -201,65 +224,16 @@ impl LookupCache {
             self.entries.remove(&key);
             return;
         }
-        if self.entries.len() >= CACHE_CAP {
+        if self.entries.len() >= self.cap && !self.entries.contains_key(&key) {
             self.entries.retain(|_, (u, _)| *u > now);
-            if self.entries.len() >= CACHE_CAP {
-                self.entries.clear();
-            }
-        }
-        self.entries.insert(key, (until, bindings));
-    }
-}
-
-/// Most AORs whose bindings [`RegisterViews`] remembers.
-const VIEWS_CAP: usize = 65_536;
-
-/// The bindings this registrar last stored under each AOR, as it believes the DHT holds them
-/// until the last of them expires: what a REGISTER plans on first. An AOR with no view is
-/// guessed to have no bindings, which is right for every first registration.
-///
-/// A guess is never trusted: the store carries it as its condition and the DHT's root
-/// applies the plan only if its bindings are still exactly those, else the REGISTER reads
-/// them and plans again. So a device refreshing through the same super-node, and every
-/// device registering for the first time, costs one DHT round trip instead of two.
-#[derive(Debug, Default)]
-pub(crate) struct RegisterViews {
-    entries: HashMap<[u8; 20], (Instant, Vec<Binding>)>,
-}
-
-impl RegisterViews {
-    /// The remembered bindings of `key` (empty when none are remembered).
-    pub(crate) fn get(&self, now: Instant, key: &[u8; 20]) -> &[Binding] {
-        self.entries
-            .get(key)
-            .filter(|(until, _)| *until > now)
-            .map_or(&[], |(_, b)| b.as_slice())
-    }
-
-    /// Remembers `bindings` as stored under `key` until `until`; an empty set is the default
-    /// guess and is not kept.
-    pub(crate) fn insert(
-        &mut self,
-        until: Instant,
-        now: Instant,
-        key: [u8; 20],
-        bindings: Vec<Binding>,
-    ) {
-        if bindings.is_empty() {
-            self.entries.remove(&key);
-            return;
-        }
-        if self.entries.len() >= VIEWS_CAP && !self.entries.contains_key(&key) {
-            self.entries.retain(|_, (u, _)| *u > now);
-            if self.entries.len() >= VIEWS_CAP {
-                // Only guesses are lost: those AORs pay a read on their next REGISTER.
+            if self.entries.len() >= self.cap {
                 self.entries.clear();
             }
         }
         self.entries.insert(key, (until, bindings));
     }
 
-    /// Forgets `key`'s view (it proved stale).
+    /// Forgets `key` (its view proved stale).
     pub(crate) fn forget(&mut self, key: &[u8; 20]) {
         self.entries.remove(key);
     }

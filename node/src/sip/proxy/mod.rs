@@ -84,7 +84,7 @@ enum Answer {
     Stored(Stored),
 }
 
-use self::dht::{DhtTable, ForkId, LookupCache, RegisterViews, Waiter};
+use self::dht::{BindingMemo, CACHE_CAP, DhtTable, ForkId, VIEWS_CAP, Waiter};
 use self::fork::Fork;
 use super::error::ParseError;
 use super::registrar::{Binding, RegistrarConfig};
@@ -140,8 +140,10 @@ pub struct Proxy {
     /// `(now, unix seconds)` given at creation: wall-clock time for binding expiry.
     epoch: (Instant, u64),
     dht: DhtTable,
-    cache: LookupCache,
-    views: RegisterViews,
+    /// Recent lookup results, for routing (see [`BindingMemo`]).
+    cache: BindingMemo,
+    /// What this registrar last stored per AOR, for planning REGISTERs (see [`BindingMemo`]).
+    views: BindingMemo,
     forks: HashMap<ForkId, Fork>,
     by_server: HashMap<TransactionId, ForkId>,
     roles: HashMap<TransactionId, Role>,
@@ -165,8 +167,8 @@ impl Proxy {
             epoch: (now, now_unix),
             config,
             dht: DhtTable::default(),
-            cache: LookupCache::default(),
-            views: RegisterViews::default(),
+            cache: BindingMemo::new(CACHE_CAP),
+            views: BindingMemo::new(VIEWS_CAP),
             forks: HashMap::new(),
             by_server: HashMap::new(),
             roles: HashMap::new(),

@@ -1,7 +1,7 @@
 //! REGISTER through the DHT: plan, store, answer (RFC 3261 §10.3).
 //!
 //! A REGISTER is first planned on this registrar's view of the AOR's bindings (see
-//! [`RegisterViews`](super::dht::RegisterViews)) and stored on the condition that the view is
+//! [`BindingMemo`](super::dht::BindingMemo)) and stored on the condition that the view is
 //! right: one DHT round trip. When the DHT finds the view stale, or the plan refuses the
 //! request on grounds the view may have got wrong (ownership, CSeq order), the bindings are
 //! read and the request planned again: lookup, plan, store, as RFC 3261 describes it. Many
@@ -50,6 +50,7 @@ impl Proxy {
         let view: Vec<Binding> = self
             .views
             .get(now, &key)
+            .unwrap_or_default()
             .iter()
             .filter(|b| b.remaining(now_unix) > 0)
             .cloned()
