@@ -210,6 +210,17 @@ enum Tx {
     Server(ServerTx, ServerKey),
 }
 
+/// A non-INVITE server transaction over UDP after its final response: all that timer J's
+/// 64·T1 still needs to answer retransmissions of the request (§17.2.2). A registrar holds one
+/// per REGISTER of the last 32 s, so this is kept to the key, the address and the response,
+/// under half of a live transaction's memory.
+#[derive(Debug)]
+struct Lingering {
+    key: ServerKey,
+    destination: SocketAddr,
+    response: Vec<u8>,
+}
+
 /// All client and server transactions of one SIP endpoint.
 #[derive(Debug, Default)]
 pub struct TransactionLayer {
@@ -219,6 +230,10 @@ pub struct TransactionLayer {
     servers: HashMap<ServerKey, TransactionId>,
     /// Deadlines of all transactions; stale entries are skipped when popped.
     queue: BinaryHeap<Reverse<(Instant, TransactionId, Timer)>>,
+    /// Completed non-INVITE server transactions over UDP, until timer J.
+    lingering: HashMap<TransactionId, Lingering>,
+    /// Their timer J deadlines, oldest first (J is the same for all: first in, first out).
+    linger_ends: VecDeque<(Instant, TransactionId)>,
     out: Outputs,
     next_id: u64,
 }
@@ -233,16 +248,16 @@ impl TransactionLayer {
         }
     }
 
-    /// Number of live transactions (for metrics).
+    /// Number of live transactions, completed ones waiting for timer J included (for metrics).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.txs.len()
+        self.txs.len() + self.lingering.len()
     }
 
     /// True when no transaction is live.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.txs.is_empty()
+        self.len() == 0
     }
 
     /// Parses a datagram (or a frame cut by [`super::frame_stream`]) and feeds it in.
@@ -313,7 +328,13 @@ impl TransactionLayer {
                 source,
                 transport,
             }),
-            (Some(id), _) => self.with_server(id, |tx, out| tx.on_retransmission(out)),
+            (Some(id), _) => match self.lingering.get(&id) {
+                Some(done) => {
+                    let bytes = done.response.clone();
+                    self.out.transmit(done.destination, Transport::Udp, bytes);
+                }
+                None => self.with_server(id, |tx, out| tx.on_retransmission(out)),
+            },
             (None, _) => self.new_server(now, key, req, source, transport),
         }
     }
@@ -420,8 +441,27 @@ impl TransactionLayer {
             return Err(TransactionError::UnknownTransaction);
         };
         let result = tx.send_response(now, response, &mut self.out);
-        self.after_change(id);
+        if tx.lingers() {
+            self.linger(now, id);
+        } else {
+            self.after_change(id);
+        }
         result
+    }
+
+    /// Trades a completed non-INVITE server transaction over UDP for its [`Lingering`] form.
+    fn linger(&mut self, now: Instant, id: TransactionId) {
+        let Some(Tx::Server(tx, key)) = self.txs.remove(&id) else {
+            return;
+        };
+        let (destination, response) = tx.into_last_response();
+        let done = Lingering {
+            key,
+            destination,
+            response,
+        };
+        self.lingering.insert(id, done);
+        self.linger_ends.push_back((now + self.config.t1 * 64, id));
     }
 
     /// Sends a message outside any transaction: ACK for 2xx, 2xx retransmissions, responses
@@ -438,6 +478,16 @@ impl TransactionLayer {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(at, id)) = self.linger_ends.front() {
+            if at > now {
+                break;
+            }
+            self.linger_ends.pop_front();
+            if let Some(done) = self.lingering.remove(&id) {
+                self.servers.remove(&done.key);
+                self.out.event(Event::Terminated { id });
+            }
+        }
         while let Some(Reverse((at, id, timer))) = self.queue.peek().copied() {
             if at > now {
                 break;
@@ -474,7 +524,12 @@ impl TransactionLayer {
     /// When `handle_timeout` must next be called (may be early after a timer was stopped).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.queue.peek().map(|Reverse((at, _, _))| *at)
+        let timers = self.queue.peek().map(|Reverse((at, _, _))| *at);
+        let linger = self.linger_ends.front().map(|(at, _)| *at);
+        match (timers, linger) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn alloc_id(&mut self) -> TransactionId {

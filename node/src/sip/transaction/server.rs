@@ -78,6 +78,17 @@ impl ServerTx {
         tx
     }
 
+    /// True for a non-INVITE transaction over UDP that sent its final response: all it still
+    /// does is answer retransmissions until timer J, which the layer does more cheaply.
+    pub(crate) fn lingers(&self) -> bool {
+        !self.invite && self.state == State::Completed && !self.transport.is_reliable()
+    }
+
+    /// Where the last response went, and its bytes.
+    pub(crate) fn into_last_response(self) -> (SocketAddr, Vec<u8>) {
+        (self.destination, self.last_response.unwrap_or_default())
+    }
+
     /// True once the transaction can be forgotten.
     pub(crate) fn is_terminated(&self) -> bool {
         self.state == State::Terminated
