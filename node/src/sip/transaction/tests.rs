@@ -448,14 +448,35 @@ fn non_invite_server_timer_j() {
         .send_response(t0, id, &response_for(&req, 200, "OK", Some("r")))
         .unwrap();
     drain(&mut layer);
-    layer.handle_message(t0 + ms(10), Message::Request(req), peer(), Transport::Udp);
+    layer.handle_message(
+        t0 + ms(10),
+        Message::Request(req.clone()),
+        peer(),
+        Transport::Udp,
+    );
     assert_eq!(
         drain(&mut layer).0.len(),
         1,
         "retransmitted REGISTER gets the 200 again"
     );
+    assert_eq!(
+        layer.len(),
+        1,
+        "the completed transaction lingers until timer J"
+    );
     let log = run_until(&mut layer, t0, Duration::from_secs(60));
     assert_eq!(log, [(ms(32_000), vec![], vec![Event::Terminated { id }])]);
+    assert!(layer.is_empty());
+    // After timer J the same request is a new transaction for the TU.
+    layer.handle_message(
+        t0 + ms(60_000),
+        Message::Request(req),
+        peer(),
+        Transport::Udp,
+    );
+    let (t, e) = drain(&mut layer);
+    assert!(t.is_empty());
+    assert!(matches!(e.first(), Some(Event::Request { id: new, .. }) if *new != id));
 }
 
 #[test]
