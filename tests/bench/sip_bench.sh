@@ -16,7 +16,8 @@
 # usage: tests/bench/sip_bench.sh
 # env:   RATES="1000 1500 2000 3000 4000 6000 8000 12000" STEP_S=10 LAT_RATE=1000 CALL_RATE=100 CALL_S=10
 #        BIN (default target/release/scope-node), KAMAILIO_CFG (default the anchor's),
-#        NODES=4, THREADS=1 (worker threads per node), KEEP=1 keeps the result directory
+#        NODES=4, THREADS=1 (worker threads per node), STORE_MB=2048 (store capacity per node),
+#        KEEP=1 keeps the result directory
 # Needs sipp (sip-tester), tcpdump, python3, curl; Kamailio is skipped when not installed.
 # Every process it starts is stopped on exit.
 set -u
@@ -32,6 +33,10 @@ NODES=${NODES:-4}
 # worker threads per node: 4 nodes share the 2 cores, so one each (scope-node's default is one
 # per core; THREADS=2 measures that)
 THREADS=${THREADS:-1}
+# store capacity per node: Kamailio runs with 2 GB of shared memory (-m 2048) for its location
+# table, so each node may hold as much; the default (1 GiB, an eighth of it for soft state such
+# as bindings) fills up with the ~1 M bindings the throughput steps leave behind
+STORE_MB=${STORE_MB:-2048}
 BIN=${BIN:-$ROOT/target/release/scope-node}
 KAMAILIO_CFG=${KAMAILIO_CFG:-/work/shared/anchors/sip/kamailio.cfg}
 SIPP_DIR=$ROOT/tests/sipp
@@ -69,7 +74,7 @@ SIP=(); HTTP=(); NPID=()
 for i in $(seq 0 $((NODES - 1))); do
   boot=()
   [ "$i" -gt 0 ] && boot=(--bootstrap "$OVERLAY0")
-  "$BIN" --data-dir "$OUT/node$i" --no-mdns --threads "$THREADS" --overlay-addr 127.0.0.1:0 --gateway-addr 127.0.0.1:0 \
+  "$BIN" --data-dir "$OUT/node$i" --no-mdns --threads "$THREADS" --store-capacity-mb "$STORE_MB" --overlay-addr 127.0.0.1:0 --gateway-addr 127.0.0.1:0 \
     --sip-addr 127.0.0.1:0 "${boot[@]}" > "$OUT/node$i.out" 2> "$OUT/node$i.err" &
   NPID[$i]=$!; PIDS="$PIDS $!"
   for _ in $(seq 100); do [ -s "$OUT/node$i.out" ] && break; sleep 0.1; done
