@@ -622,75 +622,64 @@ fn write_outcome(body: &WriteBody, result: Result<Status, DhtError>) -> Outcome 
 /// Refuses what the gateway should already have refused, and updates too large for one
 /// message (the writer then sends the writes one by one).
 fn check_write(body: &WriteBody, max_value: usize) -> Result<(), &'static str> {
-    if let WriteBody::Update { ops, .. } = body {
-        if ops.len() > super::wire::MAX_UPDATE_OPS {
-            return Err("too many writes in one update");
-        }
-        for op in ops {
-            let single = match op {
-                UpdateOp::Put {
-                    value,
-                    secret_hash,
-                    ttl_secs,
-                } => WriteBody::Put {
-                    key: [0; 20],
-                    value: value.clone(),
-                    secret_hash: *secret_hash,
-                    ttl_secs: *ttl_secs,
-                    client: IpAddr::from([0, 0, 0, 0]),
-                    class: StorageClass::Soft,
-                },
-                UpdateOp::Rm {
-                    value_hash,
-                    secret,
-                    ttl_secs,
-                } => WriteBody::Rm {
-                    key: [0; 20],
-                    value_hash: *value_hash,
-                    secret: secret.clone(),
-                    ttl_secs: *ttl_secs,
-                    client: IpAddr::from([0, 0, 0, 0]),
-                    class: StorageClass::Soft,
-                },
-            };
-            check_write(&single, max_value)?;
-        }
-        // A bound on the encoded size, not the size itself: the message is encoded once, when
-        // sent. Each write costs its bytes plus at most a secret hash or a value hash, a TTL
-        // and the length prefixes; the rest is the key, guard, client and framing.
-        let bound = 96
-            + ops
-                .iter()
-                .map(|op| match op {
-                    UpdateOp::Put { value, .. } => value.len() + 32,
-                    UpdateOp::Rm { secret, .. } => secret.len() + 32,
-                })
-                .sum::<usize>();
-        if bound > crate::overlay::wire::MAX_DIRECT_PAYLOAD {
-            return Err("update larger than one message");
-        }
-        return Ok(());
-    }
-    let ttl = match body {
+    match body {
         WriteBody::Put {
             value, ttl_secs, ..
-        } => {
-            if value.len() > max_value {
-                return Err("value too long");
-            }
-            *ttl_secs
-        }
+        } => check_put(value, *ttl_secs, max_value),
         WriteBody::Rm {
             secret, ttl_secs, ..
-        } => {
-            if secret.len() > 40 {
-                return Err("secret too long");
+        } => check_rm(secret, *ttl_secs),
+        WriteBody::Update { ops, .. } => {
+            if ops.len() > super::wire::MAX_UPDATE_OPS {
+                return Err("too many writes in one update");
             }
-            *ttl_secs
+            for op in ops {
+                match op {
+                    UpdateOp::Put {
+                        value, ttl_secs, ..
+                    } => check_put(value, *ttl_secs, max_value)?,
+                    UpdateOp::Rm {
+                        secret, ttl_secs, ..
+                    } => check_rm(secret, *ttl_secs)?,
+                }
+            }
+            // A bound on the encoded size, not the size itself: the message is encoded once,
+            // when sent. Each write costs its bytes plus at most a secret hash or a value hash,
+            // a TTL and the length prefixes; the rest is the key, guard, client and framing.
+            let bound = 96
+                + ops
+                    .iter()
+                    .map(|op| match op {
+                        UpdateOp::Put { value, .. } => value.len() + 32,
+                        UpdateOp::Rm { secret, .. } => secret.len() + 32,
+                    })
+                    .sum::<usize>();
+            if bound > crate::overlay::wire::MAX_DIRECT_PAYLOAD {
+                return Err("update larger than one message");
+            }
+            Ok(())
         }
-        WriteBody::Update { .. } => return Ok(()),
-    };
-    if ttl == 0 {
+    }
+}
+
+/// The limits of one put: value length and a positive TTL.
+fn check_put(value: &[u8], ttl_secs: u32, max_value: usize) -> Result<(), &'static str> {
+    if value.len() > max_value {
+        return Err("value too long");
+    }
+    check_ttl(ttl_secs)
+}
+
+/// The limits of one rm: OpenDHT's 40-byte secret and a positive TTL.
+fn check_rm(secret: &[u8], ttl_secs: u32) -> Result<(), &'static str> {
+    if secret.len() > 40 {
+        return Err("secret too long");
+    }
+    check_ttl(ttl_secs)
+}
+
+fn check_ttl(ttl_secs: u32) -> Result<(), &'static str> {
+    if ttl_secs == 0 {
         return Err("ttl must be positive");
     }
     Ok(())

@@ -132,15 +132,19 @@ impl SharedMemoryLocation {
         now: u64,
     ) -> Result<Stored, DhtError> {
         self.map(|m| {
-            if let Some(mut expect) = expect {
-                let mut live: Vec<Binding> = m
-                    .get(&key)
-                    .map(|v| v.iter().filter(|b| b.expires_at > now).cloned().collect())
-                    .unwrap_or_default();
-                expect.retain(|b| b.expires_at > now);
-                let order = |a: &Binding, b: &Binding| a.encode().ok().cmp(&b.encode().ok());
-                live.sort_by(order);
-                expect.sort_by(order);
+            if let Some(expect) = expect {
+                // The DHT compares value sets: the encodings, in any order.
+                let values = |bindings: &[Binding]| {
+                    let mut v: Vec<_> = bindings
+                        .iter()
+                        .filter(|b| b.expires_at > now)
+                        .map(|b| b.encode().ok())
+                        .collect();
+                    v.sort();
+                    v
+                };
+                let live = values(m.get(&key).map_or(&[], Vec::as_slice));
+                let expect = values(&expect);
                 if live != expect {
                     return Ok(Stored::Stale);
                 }

@@ -170,10 +170,9 @@ impl ServerTx {
             (true, 200..=299) => {}
             (true, _) => self.complete_invite(now),
             (false, _) if self.transport.is_reliable() => self.state = State::Terminated,
-            (false, _) => {
-                self.state = State::Completed;
-                self.timers.set(Timer::J, now + self.config.t1 * 64);
-            }
+            // Over UDP the layer takes the completed transaction over as a lingering one and
+            // keeps timer J itself (see `TransactionLayer::linger`).
+            (false, _) => self.state = State::Completed,
         }
         Ok(())
     }
@@ -199,7 +198,7 @@ impl ServerTx {
                 self.state = State::Terminated;
                 out.event(Event::Timeout { id: self.id });
             }
-            Timer::I | Timer::J | Timer::L => self.state = State::Terminated,
+            Timer::I | Timer::L => self.state = State::Terminated,
             _ => {}
         }
     }
