@@ -54,8 +54,9 @@ fn response_from_headers(
 
 /// Adds `;tag=` to To unless it already has one.
 fn add_to_tag(headers: &mut Headers, tag: &str) {
-    let Ok(mut to) = headers.to() else { return };
+    let Ok(to) = headers.to() else { return };
     if to.tag().is_none() {
+        let mut to = to.clone();
         to.params.set("tag", Some(tag));
         headers.set(HeaderName::from_static(name::TO), to.to_string());
     }
@@ -132,18 +133,21 @@ pub fn via_value(transport: &str, sent_by: &str, branch: &str) -> String {
 /// differs from sent-by, and the `rport` value when the client asked for it (RFC 3581), so
 /// responses, including statelessly forwarded ones, find their way back through NATs.
 pub fn stamp_received(request: &mut Request, source: SocketAddr) -> Result<(), ParseError> {
-    let mut via = request.headers.top_via()?;
+    let top = request.headers.top_via()?;
     let ip = source.ip().to_string();
-    if via.host.trim_start_matches('[').trim_end_matches(']') != ip {
+    let add_received = top.host.trim_start_matches('[').trim_end_matches(']') != ip;
+    let fill_rport = top.params.contains("rport");
+    if !add_received && !fill_rport {
+        return Ok(());
+    }
+    let mut via = top.clone();
+    if add_received {
         via.params.set("received", Some(&ip));
     }
-    if via.params.contains("rport") {
+    if fill_rport {
         via.params.set("rport", Some(&source.port().to_string()));
     }
-    request.headers.remove_first(name::VIA);
-    request
-        .headers
-        .push_front(HeaderName::from_static(name::VIA), via.to_string());
+    request.headers.replace_first(name::VIA, via.to_string());
     Ok(())
 }
 

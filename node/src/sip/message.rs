@@ -2,8 +2,10 @@
 //!
 //! Headers are stored as text in arrival order (list headers one value per entry) and parsed
 //! into types on demand, so unknown headers pass through a proxy unchanged and the common path
-//! parses only what it reads.
+//! parses only what it reads. A parsed value is kept with its text: the checks made when a
+//! message arrives, the transaction layer and the registrar then share one parse per header.
 
+use std::cell::OnceCell;
 use std::fmt::Write as _;
 
 use super::error::ParseError;
@@ -89,12 +91,101 @@ impl Method {
 }
 
 /// One header field: canonical name and the value text (unfolded, trimmed).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Header {
     /// Canonical name.
     pub name: HeaderName,
     /// Value text.
     pub value: String,
+    /// The value parsed by the first typed read (its text never changes after that: a new
+    /// value is a new entry).
+    parsed: OnceCell<Box<Parsed>>,
+}
+
+/// A header value parsed into the type its name calls for, or why it could not be.
+#[derive(Debug, Clone)]
+enum Parsed {
+    Via(Result<Via, ParseError>),
+    NameAddr(Result<NameAddr, ParseError>),
+    Contact(Result<Contact, ParseError>),
+    CSeq(Result<CSeq, ParseError>),
+}
+
+impl PartialEq for Header {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.value == other.value
+    }
+}
+
+impl Eq for Header {}
+
+/// What a typed read of a header found when its entry was parsed earlier as another type,
+/// which no header name allows; kept as an error rather than a panic.
+const KIND_CLASH: &str = "read as two types";
+
+impl Header {
+    fn new(name: HeaderName, value: String) -> Self {
+        Self {
+            name,
+            value,
+            parsed: OnceCell::new(),
+        }
+    }
+
+    fn parsed(&self, parse: impl FnOnce(&str) -> Parsed) -> &Parsed {
+        self.parsed.get_or_init(|| Box::new(parse(&self.value)))
+    }
+
+    fn clash(&self) -> ParseError {
+        ParseError::BadHeader {
+            name: header_const(&self.name),
+            reason: KIND_CLASH,
+        }
+    }
+
+    fn via(&self) -> Result<&Via, ParseError> {
+        match self.parsed(|v| Parsed::Via(Via::parse(v))) {
+            Parsed::Via(r) => r.as_ref().map_err(Clone::clone),
+            _ => Err(self.clash()),
+        }
+    }
+
+    fn name_addr(&self, header: &'static str) -> Result<&NameAddr, ParseError> {
+        match self.parsed(|v| Parsed::NameAddr(NameAddr::parse(v, header))) {
+            Parsed::NameAddr(r) => r.as_ref().map_err(Clone::clone),
+            _ => Err(self.clash()),
+        }
+    }
+
+    fn contact(&self) -> Result<&Contact, ParseError> {
+        match self.parsed(|v| Parsed::Contact(Contact::parse(v))) {
+            Parsed::Contact(r) => r.as_ref().map_err(Clone::clone),
+            _ => Err(self.clash()),
+        }
+    }
+
+    fn cseq(&self) -> Result<&CSeq, ParseError> {
+        match self.parsed(|v| Parsed::CSeq(CSeq::parse(v))) {
+            Parsed::CSeq(r) => r.as_ref().map_err(Clone::clone),
+            _ => Err(self.clash()),
+        }
+    }
+}
+
+/// The `'static` spelling of a header the core parses, for errors.
+fn header_const(n: &HeaderName) -> &'static str {
+    [
+        name::VIA,
+        name::FROM,
+        name::TO,
+        name::CONTACT,
+        name::CSEQ,
+        name::ROUTE,
+        name::RECORD_ROUTE,
+    ]
+    .into_iter()
+    .find(|c| n.is(c))
+    .unwrap_or("header")
 }
 
 /// The ordered header list of a message.
@@ -137,22 +228,25 @@ impl Headers {
 
     /// Appends a header.
     pub fn push(&mut self, name: HeaderName, value: impl Into<String>) {
-        self.0.push(Header {
-            name,
-            value: value.into(),
-        });
+        self.0.push(Header::new(name, value.into()));
     }
 
     /// Inserts a header before all others of that name (a proxy's Via, Record-Route).
     pub fn push_front(&mut self, name: HeaderName, value: impl Into<String>) {
         let pos = self.0.iter().position(|h| h.name == name).unwrap_or(0);
-        self.0.insert(
-            pos,
-            Header {
-                name,
-                value: value.into(),
-            },
-        );
+        self.0.insert(pos, Header::new(name, value.into()));
+    }
+
+    /// Replaces the first value of a header in place (a Via stamped with `received`); false
+    /// when there is none.
+    pub fn replace_first(&mut self, name: &str, value: impl Into<String>) -> bool {
+        match self.0.iter_mut().find(|h| h.name.is(name)) {
+            Some(h) => {
+                *h = Header::new(h.name.clone(), value.into());
+                true
+            }
+            None => false,
+        }
     }
 
     /// Removes and returns the first value of a header (pop the top Via or Route).
@@ -170,7 +264,7 @@ impl Headers {
     pub fn set(&mut self, name: HeaderName, value: impl Into<String>) {
         match self.0.iter().position(|h| h.name == name) {
             Some(pos) => {
-                self.0[pos].value = value.into();
+                self.0[pos] = Header::new(name.clone(), value.into());
                 let mut seen = false;
                 self.0
                     .retain(|h| !(h.name == name && std::mem::replace(&mut seen, true)));
@@ -196,25 +290,32 @@ impl Headers {
         self.0.is_empty()
     }
 
+    /// The first entry of a header.
+    fn first(&self, name: &str) -> Option<&Header> {
+        self.0.iter().find(|h| h.name.is(name))
+    }
+
     /// The top Via, which identifies the transaction and where responses go.
-    pub fn top_via(&self) -> Result<Via, ParseError> {
-        Via::parse(
-            self.get(name::VIA)
-                .ok_or(ParseError::MissingHeader(name::VIA))?,
-        )
+    pub fn top_via(&self) -> Result<&Via, ParseError> {
+        self.first(name::VIA)
+            .ok_or(ParseError::MissingHeader(name::VIA))?
+            .via()
     }
 
     /// All Via values, top first.
-    pub fn vias(&self) -> Result<Vec<Via>, ParseError> {
-        self.get_all(name::VIA).map(Via::parse).collect()
+    pub fn vias(&self) -> Result<Vec<&Via>, ParseError> {
+        self.0
+            .iter()
+            .filter(|h| h.name.is(name::VIA))
+            .map(Header::via)
+            .collect()
     }
 
     /// The CSeq header.
-    pub fn cseq(&self) -> Result<CSeq, ParseError> {
-        CSeq::parse(
-            self.get(name::CSEQ)
-                .ok_or(ParseError::MissingHeader(name::CSEQ))?,
-        )
+    pub fn cseq(&self) -> Result<&CSeq, ParseError> {
+        self.first(name::CSEQ)
+            .ok_or(ParseError::MissingHeader(name::CSEQ))?
+            .cseq()
     }
 
     /// The Call-ID.
@@ -224,26 +325,26 @@ impl Headers {
     }
 
     /// The From header.
-    pub fn from(&self) -> Result<NameAddr, ParseError> {
-        NameAddr::parse(
-            self.get(name::FROM)
-                .ok_or(ParseError::MissingHeader(name::FROM))?,
-            name::FROM,
-        )
+    pub fn from(&self) -> Result<&NameAddr, ParseError> {
+        self.first(name::FROM)
+            .ok_or(ParseError::MissingHeader(name::FROM))?
+            .name_addr(name::FROM)
     }
 
     /// The To header.
-    pub fn to(&self) -> Result<NameAddr, ParseError> {
-        NameAddr::parse(
-            self.get(name::TO)
-                .ok_or(ParseError::MissingHeader(name::TO))?,
-            name::TO,
-        )
+    pub fn to(&self) -> Result<&NameAddr, ParseError> {
+        self.first(name::TO)
+            .ok_or(ParseError::MissingHeader(name::TO))?
+            .name_addr(name::TO)
     }
 
     /// All Contact values.
-    pub fn contacts(&self) -> Result<Vec<Contact>, ParseError> {
-        self.get_all(name::CONTACT).map(Contact::parse).collect()
+    pub fn contacts(&self) -> Result<Vec<&Contact>, ParseError> {
+        self.0
+            .iter()
+            .filter(|h| h.name.is(name::CONTACT))
+            .map(Header::contact)
+            .collect()
     }
 
     /// Route values, top first (a proxy follows the first one).

@@ -142,8 +142,8 @@ pub fn plan_register(
 }
 
 /// The contact addresses, or `None` for `Contact: *`, which must stand alone (§10.3 step 6).
-fn addresses(contacts: Vec<Contact>) -> Result<Option<Vec<NameAddr>>, RegisterError> {
-    if contacts.contains(&Contact::Wildcard) {
+fn addresses(contacts: Vec<&Contact>) -> Result<Option<Vec<&NameAddr>>, RegisterError> {
+    if contacts.contains(&&Contact::Wildcard) {
         return if contacts.len() == 1 {
             Ok(None)
         } else {
@@ -224,7 +224,7 @@ impl<'a> Requester<'a> {
 /// Expiry of each contact: its `expires` param, else the Expires header, else the default;
 /// 423 when any non-zero value is below the minimum, capped at the maximum.
 fn expiries(
-    addrs: &[NameAddr],
+    addrs: &[&NameAddr],
     header: Option<u32>,
     config: &RegistrarConfig,
 ) -> Result<Vec<u32>, RegisterError> {

@@ -67,7 +67,7 @@ fn sip_register_with_contacts_and_expires() {
     assert_eq!(contacts.len(), 2);
     assert_eq!(r.headers.expires().unwrap(), Some(3600));
     let star = request(&simple("REGISTER", "Contact: *\nExpires: 0\n"));
-    assert_eq!(star.headers.contacts().unwrap(), [Contact::Wildcard]);
+    assert_eq!(star.headers.contacts().unwrap(), [&Contact::Wildcard]);
 }
 
 #[test]
