@@ -321,6 +321,9 @@ struct Cell {
 struct Cache {
     layout: Layout,
     cells: Vec<Option<Cell>>,
+    /// Cells that are `Some`: under a steady stream of writes every cell is soon invalid, and
+    /// then a write need not even find its bucket here.
+    valid: usize,
     used: u64,
 }
 
@@ -377,13 +380,14 @@ impl SummaryIndex {
                 self.map.remove(&entry);
             }
         }
-        for c in &mut self.caches {
+        for c in self.caches.iter_mut().filter(|c| c.valid > 0) {
             if let Some(cell) = c
                 .layout
                 .bucket(entry.key)
                 .and_then(|b| c.cells.get_mut(usize::try_from(b).ok()?))
+                && cell.take().is_some()
             {
-                *cell = None;
+                c.valid -= 1;
             }
         }
     }
@@ -434,6 +438,7 @@ impl SummaryIndex {
                 self.caches.push(Cache {
                     layout,
                     cells: vec![None; n],
+                    valid: 0,
                     used: 0,
                 });
                 self.caches.len() - 1
@@ -447,7 +452,9 @@ impl SummaryIndex {
                 Some(c) if now_ms < c.valid_until => c,
                 _ => {
                     let c = compute(map, now_ms, layout.arc(b));
-                    *slot = Some(c);
+                    if slot.replace(c).is_none() {
+                        cache.valid += 1;
+                    }
                     c
                 }
             };

@@ -53,6 +53,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -81,6 +82,9 @@ use tables::{CHUNKS, ITEMS, ORDER, Tables, load};
 struct Indexes {
     values: SummaryIndex,
     chunks: SummaryIndex,
+    /// Records per key in the durable table: a key absent here needs no durable read when
+    /// its value set is checked (SIP bindings and other soft keys never have one).
+    durable_keys: HashMap<DhtKey, u32>,
 }
 
 impl Indexes {
@@ -88,6 +92,15 @@ impl Indexes {
         match kind {
             ItemKind::Values => &mut self.values,
             ItemKind::Chunks => &mut self.chunks,
+        }
+    }
+
+    /// Counts records added to (+1) or deleted from (−1) the durable table under `key`.
+    fn count_durable(&mut self, key: DhtKey, delta: i32) {
+        let n = self.durable_keys.entry(key).or_insert(0);
+        *n = n.saturating_add_signed(delta);
+        if *n == 0 {
+            self.durable_keys.remove(&key);
         }
     }
 }
@@ -153,6 +166,7 @@ impl Store {
             ) {
                 idx.values
                     .set(Entry::of_item(&id), Some(digest::meta(expiry, tomb)));
+                idx.count_durable(id.key, 1);
             }
         }
         for entry in txn.open_table(CHUNKS)?.iter()? {
@@ -214,12 +228,30 @@ impl Store {
 
     /// Takes committed summary changes into the repair index, in order.
     fn index_changes(&self, changes: Vec<(ItemKind, Entry, Option<u64>)>) {
-        if !changes.is_empty() {
-            let mut idx = self.indexes();
-            for (kind, entry, meta) in changes {
-                idx.of(kind).set(entry, meta);
-            }
+        self.index_durable_changes(changes, Vec::new());
+    }
+
+    /// [`Store::index_changes`] of a durable transaction, with its per-key record counts.
+    fn index_durable_changes(
+        &self,
+        changes: Vec<(ItemKind, Entry, Option<u64>)>,
+        key_deltas: Vec<(DhtKey, i32)>,
+    ) {
+        if changes.is_empty() && key_deltas.is_empty() {
+            return;
         }
+        let mut idx = self.indexes();
+        for (kind, entry, meta) in changes {
+            idx.of(kind).set(entry, meta);
+        }
+        for (key, delta) in key_deltas {
+            idx.count_durable(key, delta);
+        }
+    }
+
+    /// Whether the durable table holds any record (live or not) under `key`.
+    fn durable_holds(&self, key: DhtKey) -> bool {
+        self.indexes().durable_keys.contains_key(&key)
     }
 
     /// Runs `f` in one write transaction on the durable database and commits it durably; an
@@ -233,13 +265,17 @@ impl Store {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let txn = self.db.begin_write()?;
-        let (out, changes) = {
+        let (out, changes, key_deltas) = {
             let mut tables = Tables::open(&txn)?;
             let out = f(&mut tables)?;
-            (out, std::mem::take(&mut tables.changes))
+            (
+                out,
+                std::mem::take(&mut tables.changes),
+                std::mem::take(&mut tables.key_deltas),
+            )
         };
         txn.commit()?;
-        self.index_changes(changes);
+        self.index_durable_changes(changes, key_deltas);
         Ok(out)
     }
 

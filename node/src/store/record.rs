@@ -29,8 +29,35 @@ pub fn sha1(bytes: &[u8]) -> Hash {
 
 /// A 160-bit DHT key, compared as an unsigned big-endian integer (byte order is numeric order,
 /// which is what the ring-range scans rely on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct DhtKey(pub [u8; HASH_LEN]);
+
+/// Orders two 160-bit hashes as big-endian integers, which is their byte order, in two word
+/// compares: the B-trees of the store and its indexes compare keys on every step, and a
+/// `memcmp` call per step was a visible share of a write.
+#[must_use]
+pub(crate) fn cmp_hash(a: &Hash, b: &Hash) -> std::cmp::Ordering {
+    let word = |h: &Hash| {
+        let (hi, lo) = h.split_at(16);
+        (
+            u128::from_be_bytes(hi.try_into().unwrap_or([0; 16])),
+            u32::from_be_bytes(lo.try_into().unwrap_or([0; 4])),
+        )
+    };
+    word(a).cmp(&word(b))
+}
+
+impl Ord for DhtKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        cmp_hash(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for DhtKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl DhtKey {
     /// The smallest key, 0.
@@ -52,8 +79,9 @@ impl DhtKey {
 /// Length of an encoded [`ItemId`]: key, secret hash, value hash.
 pub(crate) const ID_LEN: usize = 3 * HASH_LEN;
 
-/// The identity of a stored item or tombstone: (key, secret hash, SHA-1 of value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The identity of a stored item or tombstone: (key, secret hash, SHA-1 of value), ordered
+/// field by field (the order of its on-disk form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ItemId {
     /// The DHT key the value is stored under.
     pub key: DhtKey,
@@ -61,6 +89,21 @@ pub struct ItemId {
     pub secret_hash: Hash,
     /// SHA-1 of the value.
     pub value_hash: Hash,
+}
+
+impl Ord for ItemId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key
+            .cmp(&other.key)
+            .then_with(|| cmp_hash(&self.secret_hash, &other.secret_hash))
+            .then_with(|| cmp_hash(&self.value_hash, &other.value_hash))
+    }
+}
+
+impl PartialOrd for ItemId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl ItemId {
@@ -271,6 +314,22 @@ pub(crate) fn ip_from_bytes(bytes: &[u8]) -> IpAddr {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    proptest::proptest! {
+        /// Keys and identities order exactly as their bytes do (the ring scans and the
+        /// on-disk tables rely on that order).
+        #[test]
+        fn order_is_byte_order(
+            a in proptest::array::uniform20(0u8..4),
+            b in proptest::array::uniform20(0u8..4),
+            c in proptest::array::uniform20(0u8..4),
+        ) {
+            proptest::prop_assert_eq!(DhtKey(a).cmp(&DhtKey(b)), a.cmp(&b));
+            let x = ItemId { key: DhtKey(a), secret_hash: b, value_hash: c };
+            let y = ItemId { key: DhtKey(a), secret_hash: c, value_hash: b };
+            proptest::prop_assert_eq!(x.cmp(&y), x.to_bytes().cmp(&y.to_bytes()));
+        }
+    }
 
     fn sample(payload: Payload) -> Record {
         Record {

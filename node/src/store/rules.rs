@@ -16,7 +16,7 @@ pub(crate) trait ItemTable {
     /// The record stored under `id`, live or not.
     fn load(&self, id: ItemId) -> Result<Option<Record>, StoreError>;
     /// Writes a new record and charges its client.
-    fn insert_record(&mut self, rec: &Record) -> Result<(), StoreError>;
+    fn insert_record(&mut self, rec: Record) -> Result<(), StoreError>;
     /// Deletes a stored record and refunds its client.
     fn delete_record(&mut self, rec: &Record) -> Result<(), StoreError>;
     /// Moves a stored record's expiry, keeping its arrival (its place in `get` order).
@@ -48,7 +48,7 @@ pub(crate) trait ItemTable {
             self.delete_record(&old)?;
         }
         self.admit(now_ms, limits, &rec, admission)?;
-        self.insert_record(&rec)?;
+        self.insert_record(rec)?;
         Ok(ApplyOutcome::Stored)
     }
 
@@ -59,7 +59,7 @@ pub(crate) trait ItemTable {
             (false, true) => {
                 rec.expiry_ms = rec.expiry_ms.max(old.expiry_ms);
                 self.delete_record(old)?;
-                self.insert_record(&rec)?;
+                self.insert_record(rec)?;
                 Ok(ApplyOutcome::Removed)
             }
             _ if rec.expiry_ms > old.expiry_ms => {

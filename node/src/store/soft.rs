@@ -1,17 +1,24 @@
 //! The in-memory table of [`StorageClass::Soft`](super::StorageClass::Soft) items: the same
-//! item model, indexes and rules as the redb tables ([`super::rules`]), in B-trees, with no
-//! transaction and no file. A write here costs a few map updates instead of a copy-on-write
-//! commit and an fsync, which is what soft state refreshed by its owner can afford.
+//! item model and rules as the redb tables ([`super::rules`]), with no transaction and no
+//! file. A write here costs a few map updates instead of a copy-on-write commit and an fsync,
+//! which is what soft state refreshed by its owner can afford.
+//!
+//! Soft state is many keys with a few values each (a SIP address-of-record's bindings, a
+//! service's providers), written at the rate devices register. So records are grouped by key in
+//! one ring-ordered B-tree, each key's records in `get` order, and expiry is kept in per-second
+//! buckets that are appended to and checked lazily: a write costs one B-tree descent on a
+//! 20-byte key instead of three on 60- and 68-byte ones.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::ops::Bound;
 
 use super::digest::{Entry, ItemKind, meta};
 use super::error::StoreError;
 use super::limits::StoreLimits;
 use super::purge::PurgeCounts;
 use super::quota::Occupancy;
-use super::record::{DhtKey, ItemId, Record, StorageClass};
+use super::record::{DhtKey, ItemId, Record, StorageClass, cmp_hash, hash_at};
 use super::ring::KeyRange;
 use super::rules::ItemTable;
 use super::tables::{ORDER_LEN, order_key};
@@ -20,15 +27,21 @@ use super::tables::{ORDER_LEN, order_key};
 /// item (record, B-tree entries, index entry) costs about three times its charged bytes.
 pub(crate) const SOFT_SHARE: u64 = 8;
 
-/// Soft items with their `get` order, expiry order and per-client charges.
+/// Expiry entries allowed beyond twice the records held before the buckets are rebuilt.
+const EXPIRY_SLACK: usize = 4096;
+
+/// Soft items by key with their expiry buckets and per-client charges.
 #[derive(Debug, Default)]
 pub(crate) struct SoftTable {
-    /// Values and tombstones by identity (`class` is always `Soft`).
-    items: BTreeMap<ItemId, Record>,
-    /// `get` order of live values: the durable table's order-key encoding.
-    order: BTreeSet<[u8; ORDER_LEN]>,
-    /// (expiry, identity), what purging walks.
-    expiry: BTreeSet<(u64, ItemId)>,
+    /// Values and tombstones by key (`class` is always `Soft`), each key's in `get` order:
+    /// arrival, then secret hash, then value hash.
+    keys: BTreeMap<DhtKey, Vec<Record>>,
+    /// Identities by expiry second, what purging walks. A deleted or extended record leaves
+    /// its entry behind (purging checks each entry against the record it names), so entries
+    /// are only ever appended; they are rebuilt when stale ones outnumber the records.
+    expiry: BTreeMap<u64, Vec<ItemId>>,
+    /// Entries in `expiry`, stale ones included.
+    expiry_entries: usize,
     /// Bytes charged per client (clients at zero are removed).
     clients: HashMap<IpAddr, u64>,
     /// Bytes charged in all.
@@ -38,6 +51,19 @@ pub(crate) struct SoftTable {
     tombstones: u64,
     /// Summary changes not yet taken into the repair index, in order.
     changes: Vec<(ItemKind, Entry, Option<u64>)>,
+}
+
+/// `get` order within a key.
+fn order_cmp(a: &Record, b: &Record) -> std::cmp::Ordering {
+    a.arrival_ms
+        .cmp(&b.arrival_ms)
+        .then_with(|| cmp_hash(&a.id.secret_hash, &b.id.secret_hash))
+        .then_with(|| cmp_hash(&a.id.value_hash, &b.id.value_hash))
+}
+
+/// The expiry bucket of `expiry_ms`.
+fn second(expiry_ms: u64) -> u64 {
+    expiry_ms / 1000
 }
 
 impl SoftTable {
@@ -50,16 +76,30 @@ impl SoftTable {
     /// order: one key's values after a placemark (the page filler skips expired ones).
     pub(crate) fn values_after(
         &self,
-        range: (std::ops::Bound<[u8; ORDER_LEN]>, [u8; ORDER_LEN]),
+        range: (Bound<[u8; ORDER_LEN]>, [u8; ORDER_LEN]),
     ) -> impl Iterator<Item = &Record> {
         let (start, end) = range;
-        self.order
-            .range((start, std::ops::Bound::Included(end)))
-            .filter_map(|k| self.items.get(&super::tables::id_from_order_key(k).ok()?))
+        let key = DhtKey(hash_at(&end, 0));
+        self.keys
+            .get(&key)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter(move |r| {
+                if r.is_tombstone() {
+                    return false;
+                }
+                let k = order_key(r);
+                let after_start = match &start {
+                    Bound::Included(s) => k >= *s,
+                    Bound::Excluded(s) => k > *s,
+                    Bound::Unbounded => true,
+                };
+                after_start && k <= end
+            })
     }
 
-    /// The live records on `range` in ring order from its start, after `after` if given;
-    /// `visit` returns false to stop.
+    /// The live records on `range` in ring order from its start (by identity within a key),
+    /// after `after` if given; `visit` returns false to stop.
     pub(crate) fn scan(
         &self,
         now_ms: u64,
@@ -69,26 +109,29 @@ impl SoftTable {
     ) {
         let mut started = after.is_none();
         for (lo, hi) in range.segments() {
-            let floor = |key: DhtKey| ItemId {
-                key,
-                secret_hash: [0; 20],
-                value_hash: [0; 20],
-            };
-            let mut lower = std::ops::Bound::Included(floor(lo));
+            let mut lower = Bound::Included(lo);
+            let mut resume = None;
             if let (false, Some(a)) = (started, after) {
                 if a.key < lo || hi.is_some_and(|h| a.key >= h) {
                     continue;
                 }
-                lower = std::ops::Bound::Excluded(a);
+                lower = Bound::Included(a.key);
+                resume = Some(a);
             }
             started = true;
-            let upper = hi.map_or(std::ops::Bound::Unbounded, |h| {
-                std::ops::Bound::Excluded(floor(h))
-            });
-            for rec in self.items.range((lower, upper)).map(|(_, r)| r) {
-                if rec.is_live(now_ms) && !visit(rec.clone()) {
-                    return;
+            let upper = hi.map_or(Bound::Unbounded, Bound::Excluded);
+            for recs in self.keys.range((lower, upper)).map(|(_, r)| r) {
+                let mut by_id: Vec<&Record> = recs.iter().collect();
+                by_id.sort_unstable_by_key(|r| r.id);
+                for rec in by_id {
+                    if resume.is_some_and(|a| rec.id <= a) {
+                        continue;
+                    }
+                    if rec.is_live(now_ms) && !visit(rec.clone()) {
+                        return;
+                    }
                 }
+                resume = None;
             }
         }
     }
@@ -126,19 +169,41 @@ impl SoftTable {
             self.clients.remove(&client);
         }
     }
+
+    /// The record stored under `id`.
+    fn find(&self, id: ItemId) -> Option<&Record> {
+        self.keys.get(&id.key)?.iter().find(|r| r.id == id)
+    }
+
+    /// Notes that `id` expires at `expiry_ms`, rebuilding the buckets when stale entries
+    /// have piled up.
+    fn expire_at(&mut self, expiry_ms: u64, id: ItemId) {
+        self.expiry.entry(second(expiry_ms)).or_default().push(id);
+        self.expiry_entries += 1;
+        let held = usize::try_from(self.values + self.tombstones).unwrap_or(usize::MAX);
+        if self.expiry_entries > held.saturating_mul(2).saturating_add(EXPIRY_SLACK) {
+            self.expiry.clear();
+            for rec in self.keys.values().flatten() {
+                self.expiry
+                    .entry(second(rec.expiry_ms))
+                    .or_default()
+                    .push(rec.id);
+            }
+            self.expiry_entries = held;
+        }
+    }
 }
 
 impl ItemTable for SoftTable {
     fn load(&self, id: ItemId) -> Result<Option<Record>, StoreError> {
-        Ok(self.items.get(&id).cloned())
+        Ok(self.find(id).cloned())
     }
 
-    fn insert_record(&mut self, rec: &Record) -> Result<(), StoreError> {
+    fn insert_record(&mut self, rec: Record) -> Result<(), StoreError> {
         let rec = Record {
             class: StorageClass::Soft,
-            ..rec.clone()
+            ..rec
         };
-        self.expiry.insert((rec.expiry_ms, rec.id));
         self.changes.push((
             ItemKind::Values,
             Entry::of_item(&rec.id),
@@ -147,25 +212,33 @@ impl ItemTable for SoftTable {
         if rec.is_tombstone() {
             self.tombstones += 1;
         } else {
-            self.order.insert(order_key(&rec));
             self.values += 1;
         }
         self.charge(rec.client, rec.cost(), true);
-        self.items.insert(rec.id, rec);
+        let (expiry_ms, id) = (rec.expiry_ms, rec.id);
+        let recs = self.keys.entry(rec.id.key).or_default();
+        let at = recs.partition_point(|r| order_cmp(r, &rec).is_lt());
+        recs.insert(at, rec);
+        self.expire_at(expiry_ms, id);
         Ok(())
     }
 
     fn delete_record(&mut self, rec: &Record) -> Result<(), StoreError> {
-        let Some(old) = self.items.remove(&rec.id) else {
+        let Some(recs) = self.keys.get_mut(&rec.id.key) else {
             return Ok(());
         };
-        self.expiry.remove(&(old.expiry_ms, old.id));
+        let Some(at) = recs.iter().position(|r| r.id == rec.id) else {
+            return Ok(());
+        };
+        let old = recs.remove(at);
+        if recs.is_empty() {
+            self.keys.remove(&rec.id.key);
+        }
         self.changes
             .push((ItemKind::Values, Entry::of_item(&old.id), None));
         if old.is_tombstone() {
             self.tombstones = self.tombstones.saturating_sub(1);
         } else {
-            self.order.remove(&order_key(&old));
             self.values = self.values.saturating_sub(1);
         }
         self.charge(old.client, old.cost(), false);
@@ -173,17 +246,20 @@ impl ItemTable for SoftTable {
     }
 
     fn extend(&mut self, old: &Record, expiry_ms: u64) -> Result<(), StoreError> {
-        let Some(rec) = self.items.get_mut(&old.id) else {
+        let Some(rec) = self
+            .keys
+            .get_mut(&old.id.key)
+            .and_then(|recs| recs.iter_mut().find(|r| r.id == old.id))
+        else {
             return Ok(());
         };
-        self.expiry.remove(&(rec.expiry_ms, rec.id));
         rec.expiry_ms = expiry_ms;
-        self.expiry.insert((expiry_ms, old.id));
         self.changes.push((
             ItemKind::Values,
             Entry::of_item(&old.id),
             Some(meta(expiry_ms, old.is_tombstone())),
         ));
+        self.expire_at(expiry_ms, old.id);
         Ok(())
     }
 
@@ -198,40 +274,118 @@ impl ItemTable for SoftTable {
 
     fn purge(&mut self, now_ms: u64) -> Result<PurgeCounts, StoreError> {
         let mut counts = PurgeCounts::default();
-        while let Some(&(expiry, id)) = self.expiry.first() {
-            if expiry > now_ms {
+        while let Some(entry) = self.expiry.first_entry() {
+            let sec = *entry.key();
+            if sec > second(now_ms) {
                 break;
             }
-            let Some(rec) = self.items.get(&id).cloned() else {
-                self.expiry.remove(&(expiry, id));
-                continue;
-            };
-            self.delete_record(&rec)?;
-            if rec.is_tombstone() {
-                counts.tombstones += 1;
-            } else {
-                counts.values += 1;
+            let ids = entry.remove();
+            self.expiry_entries = self.expiry_entries.saturating_sub(ids.len());
+            let mut not_yet = Vec::new();
+            for id in ids {
+                // An entry whose record is gone or now expires in another bucket is stale.
+                let Some(rec) = self.find(id).filter(|r| second(r.expiry_ms) == sec) else {
+                    continue;
+                };
+                if rec.expiry_ms > now_ms {
+                    not_yet.push(id);
+                    continue;
+                }
+                let rec = rec.clone();
+                self.delete_record(&rec)?;
+                if rec.is_tombstone() {
+                    counts.tombstones += 1;
+                } else {
+                    counts.values += 1;
+                }
+            }
+            if !not_yet.is_empty() {
+                // Only the current second can be partly due; it is the last bucket looked at.
+                self.expiry_entries += not_yet.len();
+                self.expiry.insert(sec, not_yet);
+                break;
             }
         }
         Ok(counts)
     }
 
     fn held_under_other_secret(&self, now_ms: u64, id: ItemId) -> Result<bool, StoreError> {
-        let lo = ItemId {
-            key: id.key,
-            secret_hash: [0; 20],
-            value_hash: [0; 20],
-        };
-        let hi = ItemId {
-            key: id.key,
-            secret_hash: [0xff; 20],
-            value_hash: [0xff; 20],
-        };
-        Ok(self.items.range(lo..=hi).any(|(other, rec)| {
-            other.value_hash == id.value_hash
-                && other.secret_hash != id.secret_hash
-                && !rec.is_tombstone()
-                && rec.is_live(now_ms)
+        Ok(self.keys.get(&id.key).is_some_and(|recs| {
+            recs.iter().any(|rec| {
+                rec.id.value_hash == id.value_hash
+                    && rec.id.secret_hash != id.secret_hash
+                    && !rec.is_tombstone()
+                    && rec.is_live(now_ms)
+            })
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::store::quota::Admission;
+    use crate::store::record::Payload;
+
+    const T0: u64 = 1_700_000_000_000;
+
+    fn rec(key: u8, value: u8, expiry_ms: u64) -> Record {
+        let v = vec![value; 8];
+        Record {
+            id: ItemId {
+                key: DhtKey([key; 20]),
+                secret_hash: [0; 20],
+                value_hash: crate::store::sha1(&v),
+            },
+            payload: Payload::Value(v),
+            expiry_ms,
+            arrival_ms: T0,
+            client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            class: StorageClass::Soft,
+        }
+    }
+
+    fn apply(t: &mut SoftTable, r: Record) {
+        t.apply(T0, &StoreLimits::default(), r, Admission::Replica)
+            .unwrap();
+    }
+
+    #[test]
+    fn an_extended_record_outlives_its_first_expiry_bucket() {
+        let mut t = SoftTable::default();
+        apply(&mut t, rec(1, 1, T0 + 1_000));
+        apply(&mut t, rec(1, 1, T0 + 5_000));
+        assert_eq!(t.purge(T0 + 2_000).unwrap().values, 0);
+        assert_eq!(t.counts().0, 1);
+        assert_eq!(t.purge(T0 + 5_000).unwrap().values, 1);
+        assert_eq!(t.counts().0, 0);
+        assert!(t.expiry.is_empty() && t.keys.is_empty());
+    }
+
+    #[test]
+    fn a_partly_due_second_keeps_what_is_not_due_yet() {
+        let mut t = SoftTable::default();
+        apply(&mut t, rec(1, 1, T0 + 100));
+        apply(&mut t, rec(2, 2, T0 + 900));
+        assert_eq!(t.purge(T0 + 500).unwrap().values, 1);
+        assert_eq!(t.counts().0, 1);
+        assert_eq!(t.purge(T0 + 900).unwrap().values, 1);
+        assert_eq!(t.expiry_entries, 0);
+    }
+
+    #[test]
+    fn churn_does_not_pile_up_expiry_entries() {
+        let mut t = SoftTable::default();
+        // Each refresh leaves a stale entry behind; the buckets are rebuilt before stale
+        // entries outnumber the records by more than the slack.
+        for round in 0..20_000u64 {
+            apply(&mut t, rec(1, 1, T0 + 10_000 + round * 1_000));
+        }
+        assert_eq!(t.counts().0, 1);
+        assert!(t.expiry_entries <= 2 + EXPIRY_SLACK, "{}", t.expiry_entries);
+        assert_eq!(t.purge(T0 + 10_000 + 20_000 * 1_000).unwrap().values, 1);
+        assert_eq!(t.counts().0, 0);
     }
 }

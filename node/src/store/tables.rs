@@ -121,6 +121,9 @@ pub(crate) struct Tables<'t> {
     /// (`None`: deleted), applied to the in-memory [`SummaryIndex`](super::digest::SummaryIndex)
     /// once the transaction commits.
     pub changes: Vec<(ItemKind, Entry, Option<u64>)>,
+    /// Records added (+1) and deleted (−1) per key in this transaction, for
+    /// [`Store`](super::Store)'s count of keys the durable table holds records for.
+    pub key_deltas: Vec<(DhtKey, i32)>,
 }
 
 impl<'t> Tables<'t> {
@@ -134,6 +137,7 @@ impl<'t> Tables<'t> {
             meta: txn.open_table(META)?,
             chunks: txn.open_table(CHUNKS)?,
             changes: Vec::new(),
+            key_deltas: Vec::new(),
         })
     }
 

@@ -61,7 +61,7 @@ impl Store {
         };
         let soft_bounds = read::order_bounds(key, &[], StorageClass::Soft)?;
         let soft_ok = self.soft().values_after(soft_bounds).all(&mut take);
-        if soft_ok {
+        if soft_ok && self.durable_holds(key) {
             let txn = self.db.begin_read()?;
             let (order, items) = (txn.open_table(ORDER)?, txn.open_table(ITEMS)?);
             let bounds = read::order_bounds(key, &[], StorageClass::Durable)?;
@@ -137,5 +137,33 @@ mod tests {
             store.value_set(later, DhtKey([8; 20])).unwrap(),
             value_set_digest([])
         );
+    }
+
+    #[test]
+    fn durable_key_count_follows_puts_purges_and_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        let key = DhtKey([7; 20]);
+        {
+            let store = Store::open(&path, StoreLimits::default()).unwrap();
+            assert!(!store.durable_holds(key));
+            put(&store, b"soft", StorageClass::Soft, 60);
+            assert!(!store.durable_holds(key), "soft values are not counted");
+            put(&store, b"kept", StorageClass::Durable, 60);
+            put(&store, b"brief", StorageClass::Durable, 1);
+            // A refresh of the same item is not a second record.
+            put(&store, b"kept", StorageClass::Durable, 120);
+            assert_eq!(store.indexes().durable_keys.get(&key), Some(&2));
+            store.purge_expired(NOW + 2_000).unwrap();
+            assert_eq!(store.indexes().durable_keys.get(&key), Some(&1));
+        }
+        let store = Store::open(&path, StoreLimits::default()).unwrap();
+        assert_eq!(store.indexes().durable_keys.get(&key), Some(&1));
+        assert_eq!(
+            store.value_set(NOW, key).unwrap(),
+            value_set_digest([sha1(b"kept")])
+        );
+        store.purge_expired(NOW + 200_000).unwrap();
+        assert!(!store.durable_holds(key));
     }
 }

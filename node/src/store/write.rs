@@ -19,7 +19,13 @@ impl Tables<'_> {
     /// Writes a new record with its index entries, and charges its client.
     pub(crate) fn insert_record(&mut self, rec: &Record) -> Result<(), StoreError> {
         let id = rec.id.to_bytes();
-        self.items.insert(id.as_slice(), rec.encode().as_slice())?;
+        if self
+            .items
+            .insert(id.as_slice(), rec.encode().as_slice())?
+            .is_none()
+        {
+            self.key_deltas.push((rec.id.key, 1));
+        }
         self.expiry
             .insert(expiry_key(rec.expiry_ms, TAG_ITEM, &id).as_slice(), ())?;
         self.changes.push((
@@ -39,7 +45,9 @@ impl Tables<'_> {
     /// Deletes a record with its index entries, and refunds its client.
     pub(crate) fn delete_record(&mut self, rec: &Record) -> Result<(), StoreError> {
         let id = rec.id.to_bytes();
-        self.items.remove(id.as_slice())?;
+        if self.items.remove(id.as_slice())?.is_some() {
+            self.key_deltas.push((rec.id.key, -1));
+        }
         self.expiry
             .remove(expiry_key(rec.expiry_ms, TAG_ITEM, &id).as_slice())?;
         self.changes
@@ -98,8 +106,8 @@ impl ItemTable for Tables<'_> {
         load(&self.items, id)
     }
 
-    fn insert_record(&mut self, rec: &Record) -> Result<(), StoreError> {
-        Tables::insert_record(self, rec)
+    fn insert_record(&mut self, rec: Record) -> Result<(), StoreError> {
+        Tables::insert_record(self, &rec)
     }
 
     fn delete_record(&mut self, rec: &Record) -> Result<(), StoreError> {

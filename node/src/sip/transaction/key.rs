@@ -88,14 +88,14 @@ impl ClientKey {
     /// The key a request creates; `None` without an RFC 3261 branch.
     pub(crate) fn for_request(req: &Request) -> Option<Self> {
         let via = req.headers.top_via().ok()?;
-        Self::from_via(&via, req.method.as_str())
+        Self::from_via(via, req.method.as_str())
     }
 
     /// The key a response matches.
     pub(crate) fn for_response(resp: &Response) -> Option<Self> {
         let via = resp.headers.top_via().ok()?;
         let cseq = resp.headers.cseq().ok()?;
-        Self::from_via(&via, &cseq.method)
+        Self::from_via(via, &cseq.method)
     }
 
     fn from_via(via: &Via, method: &str) -> Option<Self> {

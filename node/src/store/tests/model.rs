@@ -96,7 +96,7 @@ impl Model {
     }
 }
 
-fn run(steps: &[Step]) -> Result<(), TestCaseError> {
+fn run(steps: &[Step], class: StorageClass) -> Result<(), TestCaseError> {
     let (s, mut m, mut now) = (store(), Model::default(), T0);
     for st in steps {
         match st {
@@ -107,11 +107,11 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 ttl,
             } => {
                 let sec_bytes = sec.map(secret);
-                s.put(
-                    now,
-                    &put_req(key(*k), &value(*v), sec_bytes.as_deref(), *ttl, ip(1)),
-                )
-                .unwrap();
+                let req = PutRequest {
+                    class,
+                    ..put_req(key(*k), &value(*v), sec_bytes.as_deref(), *ttl, ip(1))
+                };
+                s.put(now, &req).unwrap();
                 let id = (
                     *k,
                     sec_bytes.as_deref().map_or(ZERO_HASH, sha1),
@@ -129,9 +129,11 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 secret: sec,
                 ttl,
             } => {
-                let got = s
-                    .remove(now, &rm_req(key(*k), &value(*v), &secret(*sec), *ttl))
-                    .unwrap();
+                let req = RemoveRequest {
+                    class,
+                    ..rm_req(key(*k), &value(*v), &secret(*sec), *ttl)
+                };
+                let got = s.remove(now, &req).unwrap();
                 prop_assert_eq!(got, m.rm(now, *k, &value(*v), &secret(*sec), *ttl));
             }
             Step::Advance(ms) => now += ms,
@@ -154,6 +156,12 @@ proptest! {
 
     #[test]
     fn store_matches_model(steps in proptest::collection::vec(step(), 1..40)) {
-        run(&steps)?;
+        run(&steps, StorageClass::Durable)?;
+    }
+
+    /// The soft table follows the same rules through its own structures.
+    #[test]
+    fn soft_store_matches_model(steps in proptest::collection::vec(step(), 1..40)) {
+        run(&steps, StorageClass::Soft)?;
     }
 }
