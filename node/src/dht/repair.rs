@@ -222,9 +222,8 @@ impl Dht {
         }
         let mine: BTreeMap<u32, (u32, [u8; 8])> = self
             .store
-            .repair_digest(kind, ms, layout)
+            .repair_digest_within(kind, ms, layout, lo..hi)
             .into_iter()
-            .filter(|d| (lo..hi).contains(&d.bucket))
             .map(|d| (d.bucket, (d.count, d.hash.to_be_bytes())))
             .collect();
         let theirs: BTreeMap<u32, (u32, [u8; 8])> =

@@ -425,6 +425,17 @@ impl SummaryIndex {
     /// untouched since the last call for this layout (and with nothing expired since) come from
     /// the cache.
     pub fn digest(&mut self, now_ms: u64, layout: Layout) -> Vec<BucketDigest> {
+        self.digest_within(now_ms, layout, 0..layout.buckets())
+    }
+
+    /// [`SummaryIndex::digest`] of the buckets in `span` only: a partner's digest arrives in
+    /// parts of a few dozen buckets, and each part is compared with just those.
+    pub fn digest_within(
+        &mut self,
+        now_ms: u64,
+        layout: Layout,
+        span: std::ops::Range<u32>,
+    ) -> Vec<BucketDigest> {
         self.uses += 1;
         let i = match self.caches.iter().position(|c| c.layout == layout) {
             Some(i) => i,
@@ -447,7 +458,10 @@ impl SummaryIndex {
         let (map, cache) = (&self.map, &mut self.caches[i]);
         cache.used = self.uses;
         let mut out = Vec::new();
-        for (b, slot) in (0u32..).zip(cache.cells.iter_mut()) {
+        let from = usize::try_from(span.start).unwrap_or(usize::MAX);
+        let len = usize::try_from(span.end.saturating_sub(span.start)).unwrap_or(0);
+        let slots = cache.cells.iter_mut().skip(from).take(len);
+        for (b, slot) in (span.start..).zip(slots) {
             let cell = match *slot {
                 Some(c) if now_ms < c.valid_until => c,
                 _ => {
@@ -700,6 +714,14 @@ mod tests {
                 if i % 7 == 0 {
                     now += 3;
                     prop_assert_eq!(idx.digest(now, layout), scratch(&model, now, layout));
+                } else if i % 7 == 3 {
+                    // A part of the buckets, as a partner's digest arrives.
+                    let span = (key as u32 % 4)..(key as u32 % 4 + 3);
+                    let part: Vec<_> = scratch(&model, now, layout)
+                        .into_iter()
+                        .filter(|d| span.contains(&d.bucket))
+                        .collect();
+                    prop_assert_eq!(idx.digest_within(now, layout, span), part);
                 }
             }
             prop_assert_eq!(idx.digest(now, layout), scratch(&model, now, layout));

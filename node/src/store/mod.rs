@@ -481,6 +481,17 @@ impl Store {
         self.indexes().of(kind).digest(now_ms, layout)
     }
 
+    /// [`Store::repair_digest`] of the buckets in `span` only.
+    pub fn repair_digest_within(
+        &self,
+        kind: ItemKind,
+        now_ms: u64,
+        layout: Layout,
+        span: std::ops::Range<u32>,
+    ) -> Vec<BucketDigest> {
+        self.indexes().of(kind).digest_within(now_ms, layout, span)
+    }
+
     /// The summaries of the live items of `kind` on `arc`, in ring order from its start (from
     /// memory); compare them with [`diff`].
     pub fn repair_summaries(&self, kind: ItemKind, now_ms: u64, arc: KeyRange) -> Vec<Summary> {
