@@ -121,8 +121,9 @@ impl Node {
             return;
         };
         let (to, tries, is_route) = (inf.to, inf.tries, matches!(inf.msg, Reliable::Route(_)));
+        let sent = inf.sent;
         if let Some(peer) = self.peers.get_mut(&to.id) {
-            peer.window.on_loss();
+            peer.window.on_loss(sent, now);
             peer.rtt.back_off();
         }
         if is_route {
