@@ -32,7 +32,7 @@ fn response_from_headers(
     reason: &str,
     to_tag: Option<&str>,
 ) -> Response {
-    let mut headers = Headers::default();
+    let mut headers = Headers::with_capacity(8);
     for via in src.get_all(name::VIA) {
         headers.push(HeaderName::from_static(name::VIA), via);
     }

@@ -6,7 +6,6 @@
 //! message arrives, the transaction layer and the registrar then share one parse per header.
 
 use std::cell::OnceCell;
-use std::fmt::Write as _;
 
 use super::error::ParseError;
 use super::header::{CSeq, Contact, HeaderName, NameAddr, Via, name};
@@ -193,6 +192,12 @@ fn header_const(n: &HeaderName) -> &'static str {
 pub struct Headers(Vec<Header>);
 
 impl Headers {
+    /// An empty list with room for `n` entries.
+    #[must_use]
+    pub fn with_capacity(n: usize) -> Self {
+        Self(Vec::with_capacity(n))
+    }
+
     /// The first value of a header.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -462,13 +467,26 @@ impl Message {
 
 /// Writes start line, headers (with a fresh Content-Length) and body.
 fn serialize(start_line: &str, headers: &Headers, body: &[u8]) -> Vec<u8> {
-    let mut head = String::with_capacity(512);
-    head.push_str(start_line);
-    for h in headers.iter().filter(|h| !h.name.is(name::CONTENT_LENGTH)) {
-        let _ = write!(head, "{}: {}\r\n", h.name.as_str(), h.value);
+    const CONTENT_LENGTH: &str = "Content-Length: ";
+    let fields = || headers.iter().filter(|h| !h.name.is(name::CONTENT_LENGTH));
+    let len = start_line.len()
+        + fields()
+            .map(|h| h.name.as_str().len() + h.value.len() + 4)
+            .sum::<usize>()
+        + CONTENT_LENGTH.len()
+        + 24
+        + body.len();
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(start_line.as_bytes());
+    for h in fields() {
+        out.extend_from_slice(h.name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    let _ = write!(head, "Content-Length: {}\r\n\r\n", body.len());
-    let mut out = head.into_bytes();
+    out.extend_from_slice(CONTENT_LENGTH.as_bytes());
+    out.extend_from_slice(body.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body);
     out
 }

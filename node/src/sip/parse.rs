@@ -4,6 +4,8 @@
 //! first, header lines are counted, and every failure is a [`ParseError`] whose
 //! [`status_code`](ParseError::status_code) the caller can answer with.
 
+use std::borrow::Cow;
+
 use super::error::ParseError;
 use super::header::{HeaderName, LIST_HEADERS, name};
 use super::message::{Headers, Message, Method, Request, Response};
@@ -103,8 +105,8 @@ fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
 
 /// Splits the head into at most `max_lines` lines, joining folded continuation lines with
 /// one space; more lines are a header flood.
-fn logical_lines(head: &str, max_lines: usize) -> Result<Vec<String>, ParseError> {
-    let mut lines: Vec<String> = Vec::new();
+fn logical_lines(head: &str, max_lines: usize) -> Result<Vec<Cow<'_, str>>, ParseError> {
+    let mut lines: Vec<Cow<'_, str>> = Vec::with_capacity(16);
     for raw in head.split('\n') {
         if lines.len() >= max_lines && !raw.starts_with([' ', '\t']) {
             return Err(ParseError::TooManyHeaders {
@@ -113,21 +115,23 @@ fn logical_lines(head: &str, max_lines: usize) -> Result<Vec<String>, ParseError
         }
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if raw.starts_with([' ', '\t']) {
+            // Folded: only these lines are copied, to join them.
             let last = lines
                 .last_mut()
-                .ok_or(ParseError::BadStartLine("starts with whitespace"))?;
+                .ok_or(ParseError::BadStartLine("starts with whitespace"))?
+                .to_mut();
             last.push(' ');
             last.push_str(raw.trim());
         } else {
-            lines.push(raw.to_owned());
+            lines.push(Cow::Borrowed(raw));
         }
     }
     Ok(lines)
 }
 
 /// Parses header lines; list headers become one entry per value.
-fn parse_headers(lines: &[String]) -> Result<Headers, ParseError> {
-    let mut headers = Headers::default();
+fn parse_headers(lines: &[Cow<'_, str>]) -> Result<Headers, ParseError> {
+    let mut headers = Headers::with_capacity(lines.len());
     for line in lines {
         let (raw_name, value) = line.split_once(':').ok_or(ParseError::BadHeaderLine)?;
         let name = HeaderName::parse(raw_name.trim_end())?;
