@@ -99,6 +99,7 @@ mod tests {
         w.on_ack();
         assert!(w.can_send());
         assert!(w.cwnd() > 4.0);
+        #[allow(clippy::disallowed_methods)] // a base for virtual time in a test
         let t0 = Instant::now();
         w.on_loss(Some(t0), t0);
         assert!((w.cwnd() - 1.0).abs() < f32::EPSILON);
@@ -109,6 +110,7 @@ mod tests {
     #[test]
     fn a_window_timing_out_at_once_is_one_cut() {
         let mut w = Window::default();
+        #[allow(clippy::disallowed_methods)] // a base for virtual time in a test
         let t0 = Instant::now();
         for _ in 0..40 {
             w.on_ack();
