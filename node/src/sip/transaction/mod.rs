@@ -27,6 +27,7 @@ mod tests;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::{BuildHasher as _, RandomState};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -207,7 +208,20 @@ impl Outputs {
 #[derive(Debug)]
 enum Tx {
     Client(ClientTx, ClientKey),
-    Server(ServerTx, ServerKey),
+    /// With the datagram that started it, when it came over UDP.
+    Server(ServerTx, ServerKey, Option<Arrival>),
+}
+
+/// A request datagram as it arrived: its source, length and two independently keyed hashes
+/// of its bytes. A UDP retransmission is the same bytes from the same address, so it is
+/// matched to its transaction without being parsed again: an overloaded node would otherwise
+/// spend its time re-parsing the retransmissions its own delay caused. The keys are random
+/// per process, so no sender can make two different datagrams collide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Arrival {
+    source: SocketAddr,
+    len: usize,
+    hash: (u64, u64),
 }
 
 /// A non-INVITE server transaction over UDP after its final response: all that timer J's
@@ -217,6 +231,7 @@ enum Tx {
 #[derive(Debug)]
 struct Lingering {
     key: ServerKey,
+    arrival: Option<Arrival>,
     destination: SocketAddr,
     response: Vec<u8>,
 }
@@ -234,6 +249,10 @@ pub struct TransactionLayer {
     lingering: HashMap<TransactionId, Lingering>,
     /// Their timer J deadlines, oldest first (J is the same for all: first in, first out).
     linger_ends: VecDeque<(Instant, TransactionId)>,
+    /// Server transactions over UDP by the datagram that started them.
+    arrivals: HashMap<Arrival, TransactionId>,
+    /// The keys of [`Arrival`]'s hashes.
+    arrival_keys: (RandomState, RandomState),
     out: Outputs,
     next_id: u64,
 }
@@ -272,9 +291,25 @@ impl TransactionLayer {
         source: SocketAddr,
         transport: Transport,
     ) -> Result<(), ParseError> {
+        let arrival = (transport == Transport::Udp).then(|| Arrival {
+            source,
+            len: bytes.len(),
+            hash: (
+                self.arrival_keys.0.hash_one(bytes),
+                self.arrival_keys.1.hash_one(bytes),
+            ),
+        });
+        if let Some(id) = arrival.and_then(|a| self.arrivals.get(&a).copied()) {
+            self.retransmitted(id);
+            return Ok(());
+        }
         match parse_message_with(bytes, &self.config.limits) {
-            Ok(msg) => {
-                self.handle_message(now, msg, source, transport);
+            Ok(Message::Request(req)) => {
+                self.handle_request(now, req, source, transport, arrival);
+                Ok(())
+            }
+            Ok(Message::Response(resp)) => {
+                self.handle_response(now, resp, source);
                 Ok(())
             }
             Err(e) => {
@@ -295,8 +330,20 @@ impl TransactionLayer {
         transport: Transport,
     ) {
         match msg {
-            Message::Request(req) => self.handle_request(now, req, source, transport),
+            Message::Request(req) => self.handle_request(now, req, source, transport, None),
             Message::Response(resp) => self.handle_response(now, resp, source),
+        }
+    }
+
+    /// A request of server transaction `id` arrived again: a completed one answers with its
+    /// response, a live one as its state says (§17.2).
+    fn retransmitted(&mut self, id: TransactionId) {
+        match self.lingering.get(&id) {
+            Some(done) => {
+                let bytes = done.response.clone();
+                self.out.transmit(done.destination, Transport::Udp, bytes);
+            }
+            None => self.with_server(id, |tx, out| tx.on_retransmission(out)),
         }
     }
 
@@ -306,6 +353,7 @@ impl TransactionLayer {
         req: Request,
         source: SocketAddr,
         transport: Transport,
+        arrival: Option<Arrival>,
     ) {
         let Some(key) = ServerKey::for_request(&req) else {
             return;
@@ -328,21 +376,15 @@ impl TransactionLayer {
                 source,
                 transport,
             }),
-            (Some(id), _) => match self.lingering.get(&id) {
-                Some(done) => {
-                    let bytes = done.response.clone();
-                    self.out.transmit(done.destination, Transport::Udp, bytes);
-                }
-                None => self.with_server(id, |tx, out| tx.on_retransmission(out)),
-            },
-            (None, _) => self.new_server(now, key, req, source, transport),
+            (Some(id), _) => self.retransmitted(id),
+            (None, _) => self.new_server(now, (key, arrival), req, source, transport),
         }
     }
 
     fn new_server(
         &mut self,
         now: Instant,
-        key: ServerKey,
+        (key, arrival): (ServerKey, Option<Arrival>),
         req: Request,
         source: SocketAddr,
         transport: Transport,
@@ -350,7 +392,10 @@ impl TransactionLayer {
         let id = self.alloc_id();
         let tx = ServerTx::new(now, id, &req, source, transport, self.config, &mut self.out);
         self.servers.insert(key.clone(), id);
-        self.txs.insert(id, Tx::Server(tx, key));
+        if let Some(a) = arrival {
+            self.arrivals.insert(a, id);
+        }
+        self.txs.insert(id, Tx::Server(tx, key, arrival));
         self.after_change(id);
         if req.method == Method::Cancel {
             let target = self.cancel_target(&req);
@@ -373,7 +418,7 @@ impl TransactionLayer {
     fn cancel_target(&self, cancel: &Request) -> CancelTarget {
         let id = ServerKey::invite_for_cancel(cancel).and_then(|k| self.servers.get(&k));
         match id.and_then(|id| self.txs.get(id)) {
-            Some(Tx::Server(tx, _)) => tx.cancel_target(),
+            Some(Tx::Server(tx, ..)) => tx.cancel_target(),
             _ => CancelTarget::NotFound,
         }
     }
@@ -437,7 +482,7 @@ impl TransactionLayer {
         id: TransactionId,
         response: &Response,
     ) -> Result<(), TransactionError> {
-        let Some(Tx::Server(tx, _)) = self.txs.get_mut(&id) else {
+        let Some(Tx::Server(tx, ..)) = self.txs.get_mut(&id) else {
             return Err(TransactionError::UnknownTransaction);
         };
         let result = tx.send_response(now, response, &mut self.out);
@@ -451,12 +496,13 @@ impl TransactionLayer {
 
     /// Trades a completed non-INVITE server transaction over UDP for its [`Lingering`] form.
     fn linger(&mut self, now: Instant, id: TransactionId) {
-        let Some(Tx::Server(tx, key)) = self.txs.remove(&id) else {
+        let Some(Tx::Server(tx, key, arrival)) = self.txs.remove(&id) else {
             return;
         };
         let (destination, response) = tx.into_last_response();
         let done = Lingering {
             key,
+            arrival,
             destination,
             response,
         };
@@ -485,6 +531,9 @@ impl TransactionLayer {
             self.linger_ends.pop_front();
             if let Some(done) = self.lingering.remove(&id) {
                 self.servers.remove(&done.key);
+                if let Some(a) = done.arrival {
+                    self.arrivals.remove(&a);
+                }
                 self.out.event(Event::Terminated { id });
             }
         }
@@ -499,7 +548,7 @@ impl TransactionLayer {
                     tx.timers.stop(timer);
                     tx.on_timer(now, timer, out);
                 }
-                Some(Tx::Server(tx, _)) if tx.timers.get(timer) == Some(at) => {
+                Some(Tx::Server(tx, ..)) if tx.timers.get(timer) == Some(at) => {
                     tx.timers.stop(timer);
                     tx.on_timer(now, timer, out);
                 }
@@ -538,7 +587,7 @@ impl TransactionLayer {
     }
 
     fn with_server(&mut self, id: TransactionId, f: impl FnOnce(&mut ServerTx, &mut Outputs)) {
-        if let Some(Tx::Server(tx, _)) = self.txs.get_mut(&id) {
+        if let Some(Tx::Server(tx, ..)) = self.txs.get_mut(&id) {
             f(tx, &mut self.out);
         }
         self.after_change(id);
@@ -548,7 +597,7 @@ impl TransactionLayer {
     fn after_change(&mut self, id: TransactionId) {
         let (fresh, done) = match self.txs.get_mut(&id) {
             Some(Tx::Client(tx, _)) => (tx.timers.take_fresh(), tx.is_terminated()),
-            Some(Tx::Server(tx, _)) => (tx.timers.take_fresh(), tx.is_terminated()),
+            Some(Tx::Server(tx, ..)) => (tx.timers.take_fresh(), tx.is_terminated()),
             None => return,
         };
         self.queue
@@ -559,9 +608,12 @@ impl TransactionLayer {
                     tx.timers.stop_all();
                     self.clients.remove(&key);
                 }
-                Some(Tx::Server(mut tx, key)) => {
+                Some(Tx::Server(mut tx, key, arrival)) => {
                     tx.timers.stop_all();
                     self.servers.remove(&key);
+                    if let Some(a) = arrival {
+                        self.arrivals.remove(&a);
+                    }
                 }
                 None => {}
             }
@@ -582,7 +634,7 @@ impl TransactionLayer {
             .flat_map(|(id, tx)| {
                 let timers = match tx {
                     Tx::Client(c, _) => &c.timers,
-                    Tx::Server(s, _) => &s.timers,
+                    Tx::Server(s, ..) => &s.timers,
                 };
                 timers.armed().map(move |(at, t)| Reverse((at, *id, t)))
             })

@@ -480,6 +480,48 @@ fn non_invite_server_timer_j() {
 }
 
 #[test]
+fn a_retransmitted_datagram_is_matched_without_parsing_and_forgotten_after_timer_j() {
+    let t0 = origin();
+    let mut layer = TransactionLayer::new(Config::default());
+    let req = request("REGISTER", "z9hG4bKq");
+    let bytes = req.to_bytes();
+    layer
+        .handle_bytes(t0, &bytes, peer(), Transport::Udp)
+        .unwrap();
+    let Some(Event::Request { id, .. }) = drain(&mut layer).1.first().cloned() else {
+        panic!("no request event")
+    };
+    // While the registrar works, a retransmission is absorbed.
+    layer
+        .handle_bytes(t0 + ms(500), &bytes, peer(), Transport::Udp)
+        .unwrap();
+    assert_eq!(drain(&mut layer), (vec![], vec![]));
+    let ok = response_for(&req, 200, "OK", Some("r"));
+    layer.send_response(t0 + ms(600), id, &ok).unwrap();
+    let sent = drain(&mut layer).0;
+    // Once answered, the same bytes get the same response.
+    layer
+        .handle_bytes(t0 + ms(1_000), &bytes, peer(), Transport::Udp)
+        .unwrap();
+    assert_eq!(drain(&mut layer).0, sent);
+    // From another address the same bytes are parsed and matched by branch, as before.
+    let other: SocketAddr = "192.0.2.8:5060".parse().unwrap();
+    layer
+        .handle_bytes(t0 + ms(1_100), &bytes, other, Transport::Udp)
+        .unwrap();
+    assert_eq!(drain(&mut layer).0.len(), 1);
+    // After timer J the datagram starts a new transaction.
+    run_until(&mut layer, t0, Duration::from_secs(60));
+    assert!(layer.is_empty());
+    layer
+        .handle_bytes(t0 + ms(60_000), &bytes, peer(), Transport::Udp)
+        .unwrap();
+    assert!(
+        matches!(drain(&mut layer).1.first(), Some(Event::Request { id: new, .. }) if *new != id)
+    );
+}
+
+#[test]
 fn send_request_refuses_ack_and_missing_branch() {
     let t0 = origin();
     let mut layer = TransactionLayer::new(Config::default());
