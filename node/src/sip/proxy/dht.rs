@@ -212,7 +212,9 @@ impl BindingMemo {
     }
 
     /// Remembers `bindings` under `key` until `until`; an empty set forgets the key. When
-    /// full, expired entries are dropped, then everything: only a cache or guesses are lost.
+    /// full, expired entries are dropped, and everything if that freed under a quarter: only a
+    /// cache or guesses are lost, and each full scan frees room for many inserts (a memo that
+    /// refills faster than it expires would otherwise be scanned on every insert).
     pub(crate) fn insert(
         &mut self,
         until: Instant,
@@ -226,7 +228,7 @@ impl BindingMemo {
         }
         if self.entries.len() >= self.cap && !self.entries.contains_key(&key) {
             self.entries.retain(|_, (u, _)| *u > now);
-            if self.entries.len() >= self.cap {
+            if self.entries.len() >= self.cap - self.cap / 4 {
                 self.entries.clear();
             }
         }
@@ -236,5 +238,49 @@ impl BindingMemo {
     /// Forgets `key` (its view proved stale).
     pub(crate) fn forget(&mut self, key: &[u8; 20]) {
         self.entries.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn one() -> Vec<Binding> {
+        vec![Binding {
+            contact: "sip:a@192.0.2.1".into(),
+            expires_at: 0,
+            call_id: "c".into(),
+            cseq: 1,
+            instance: None,
+            reg_id: None,
+        }]
+    }
+
+    #[test]
+    fn a_full_memo_frees_a_quarter_or_more_per_scan() {
+        #[allow(clippy::disallowed_methods)] // a base for virtual time in a test
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut memo = BindingMemo::new(8);
+        // Half expire at t0 + 1 s, half live long.
+        for k in 0..8u8 {
+            let until = if k < 4 { t0 + s(1) } else { t0 + s(100) };
+            memo.insert(until, t0, [k; 20], one());
+        }
+        memo.insert(t0 + s(100), t0 + s(2), [8; 20], one());
+        assert_eq!(memo.len(), 5, "the expired half made room");
+        assert!(memo.get(t0 + s(2), &[7; 20]).is_some());
+        // Full of live entries, one expiring: dropping one would leave the memo full for the
+        // next insert, so everything goes.
+        for k in 9..12u8 {
+            let until = if k == 11 { t0 + s(3) } else { t0 + s(100) };
+            memo.insert(until, t0 + s(2), [k; 20], one());
+        }
+        assert_eq!(memo.len(), 8);
+        memo.insert(t0 + s(100), t0 + s(3), [12; 20], one());
+        assert_eq!(memo.len(), 1);
+        assert!(memo.get(t0 + s(3), &[12; 20]).is_some());
     }
 }
