@@ -131,7 +131,8 @@ mod tests {
         assert!(w.cwnd() >= before / 2.0, "{} < {}", w.cwnd(), before / 2.0);
         // A message sent after the cut and lost is a new event.
         w.on_send();
-        w.on_loss(Some(later + std::time::Duration::from_millis(1)), later);
+        let resent = later + std::time::Duration::from_millis(1);
+        w.on_loss(Some(resent), resent + std::time::Duration::from_millis(50));
         assert!((w.cwnd() - 1.0).abs() < f32::EPSILON);
     }
 }

@@ -89,15 +89,13 @@ impl Method {
     }
 }
 
-/// One header field: canonical name and the value text (unfolded, trimmed).
+/// One header field: canonical name and the value text (unfolded, trimmed). Neither changes
+/// once made (a new value is a new entry), so a parse of the value can be kept with it.
 #[derive(Debug, Clone)]
 pub struct Header {
-    /// Canonical name.
-    pub name: HeaderName,
-    /// Value text.
-    pub value: String,
-    /// The value parsed by the first typed read (its text never changes after that: a new
-    /// value is a new entry).
+    name: HeaderName,
+    value: String,
+    /// The value parsed by the first typed read.
     parsed: OnceCell<Box<Parsed>>,
 }
 
@@ -129,6 +127,18 @@ impl Header {
             value,
             parsed: OnceCell::new(),
         }
+    }
+
+    /// The canonical name.
+    #[must_use]
+    pub fn name(&self) -> &HeaderName {
+        &self.name
+    }
+
+    /// The value text.
+    #[must_use]
+    pub fn value(&self) -> &str {
+        &self.value
     }
 
     fn parsed(&self, parse: impl FnOnce(&str) -> Parsed) -> &Parsed {
@@ -201,18 +211,12 @@ impl Headers {
     /// The first value of a header.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|h| h.name.is(name))
-            .map(|h| h.value.as_str())
+        self.entries(name).next().map(Header::value)
     }
 
     /// All values of a header, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |h| h.name.is(name))
-            .map(|h| h.value.as_str())
+        self.entries(name).map(Header::value)
     }
 
     /// All values of a comma-list header (Allow, Supported, Require, ...), split outside
@@ -295,32 +299,32 @@ impl Headers {
         self.0.is_empty()
     }
 
-    /// The first entry of a header.
-    fn first(&self, name: &str) -> Option<&Header> {
-        self.0.iter().find(|h| h.name.is(name))
+    /// The first entry of a header the message must have.
+    fn required(&self, name: &'static str) -> Result<&Header, ParseError> {
+        self.0
+            .iter()
+            .find(|h| h.name.is(name))
+            .ok_or(ParseError::MissingHeader(name))
+    }
+
+    /// Every entry of a header.
+    fn entries<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a Header> + use<'a, 'n> {
+        self.0.iter().filter(move |h| h.name.is(name))
     }
 
     /// The top Via, which identifies the transaction and where responses go.
     pub fn top_via(&self) -> Result<&Via, ParseError> {
-        self.first(name::VIA)
-            .ok_or(ParseError::MissingHeader(name::VIA))?
-            .via()
+        self.required(name::VIA)?.via()
     }
 
     /// All Via values, top first.
     pub fn vias(&self) -> Result<Vec<&Via>, ParseError> {
-        self.0
-            .iter()
-            .filter(|h| h.name.is(name::VIA))
-            .map(Header::via)
-            .collect()
+        self.entries(name::VIA).map(Header::via).collect()
     }
 
     /// The CSeq header.
     pub fn cseq(&self) -> Result<&CSeq, ParseError> {
-        self.first(name::CSEQ)
-            .ok_or(ParseError::MissingHeader(name::CSEQ))?
-            .cseq()
+        self.required(name::CSEQ)?.cseq()
     }
 
     /// The Call-ID.
@@ -331,25 +335,17 @@ impl Headers {
 
     /// The From header.
     pub fn from(&self) -> Result<&NameAddr, ParseError> {
-        self.first(name::FROM)
-            .ok_or(ParseError::MissingHeader(name::FROM))?
-            .name_addr(name::FROM)
+        self.required(name::FROM)?.name_addr(name::FROM)
     }
 
     /// The To header.
     pub fn to(&self) -> Result<&NameAddr, ParseError> {
-        self.first(name::TO)
-            .ok_or(ParseError::MissingHeader(name::TO))?
-            .name_addr(name::TO)
+        self.required(name::TO)?.name_addr(name::TO)
     }
 
     /// All Contact values.
     pub fn contacts(&self) -> Result<Vec<&Contact>, ParseError> {
-        self.0
-            .iter()
-            .filter(|h| h.name.is(name::CONTACT))
-            .map(Header::contact)
-            .collect()
+        self.entries(name::CONTACT).map(Header::contact).collect()
     }
 
     /// Route values, top first (a proxy follows the first one).

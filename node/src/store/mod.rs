@@ -160,13 +160,14 @@ impl Store {
         let txn = store.read()?;
         for entry in txn.open_table(ITEMS)?.iter()? {
             let (k, v) = entry?;
-            if let (Ok((expiry, tomb)), Ok(id)) = (
-                Record::decode_summary(v.value()),
-                ItemId::from_bytes(k.value()),
-            ) {
+            let Ok(id) = ItemId::from_bytes(k.value()) else {
+                continue;
+            };
+            // Counted even if its record does not decode: deleting it counts it out.
+            idx.count_durable(id.key, 1);
+            if let Ok((expiry, tomb)) = Record::decode_summary(v.value()) {
                 idx.values
                     .set(Entry::of_item(&id), Some(digest::meta(expiry, tomb)));
-                idx.count_durable(id.key, 1);
             }
         }
         for entry in txn.open_table(CHUNKS)?.iter()? {

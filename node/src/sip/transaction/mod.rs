@@ -216,7 +216,7 @@ enum Tx {
 /// of its bytes. A UDP retransmission is the same bytes from the same address, so it is
 /// matched to its transaction without being parsed again: an overloaded node would otherwise
 /// spend its time re-parsing the retransmissions its own delay caused. The keys are random
-/// per process, so no sender can make two different datagrams collide.
+/// per process, so a sender cannot aim for a collision, and by chance one is beyond reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Arrival {
     source: SocketAddr,
