@@ -39,8 +39,11 @@ use super::ring::KeyRange;
 /// expiry (unix ms), so comparing two `meta` words applies the store's rule for one identity:
 /// a tombstone beats a value, then the later expiry wins.
 pub const TOMBSTONE: u64 = 1 << 63;
-/// Most bucket bits a digest may use (4,096 buckets): bounds the memory of one cached digest.
-pub const MAX_BUCKET_BITS: u8 = 12;
+/// Most bucket bits a digest may use (16,384 buckets, 384 KiB of cached cells): bounds the
+/// memory of one cached digest. Under a steady stream of writes, a repair round finds buckets
+/// that differ only by copies still in flight, and each costs its items' summaries: at 4,096
+/// buckets an arc of 1 M bindings had ~250 items (11 datagrams) per bucket, at 16,384 ~60 (3).
+pub const MAX_BUCKET_BITS: u8 = 14;
 /// Cached digests kept (partners and handoff arcs × two kinds × both directions, with room);
 /// the least recently used is dropped beyond this.
 const MAX_CACHES: usize = 64;
