@@ -6,6 +6,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::sip::Request;
@@ -185,7 +186,8 @@ pub(crate) const VIEWS_CAP: usize = 65_536;
 /// found at once; for the views, because "none" is the default guess anyway.
 #[derive(Debug)]
 pub(crate) struct BindingMemo {
-    entries: HashMap<[u8; 20], (Instant, Vec<Binding>)>,
+    /// Shared: the lookup cache and the register views often hold the same set.
+    entries: HashMap<[u8; 20], (Instant, Arc<[Binding]>)>,
     cap: usize,
 }
 
@@ -208,7 +210,7 @@ impl BindingMemo {
         self.entries
             .get(key)
             .filter(|(until, _)| *until > now)
-            .map(|(_, b)| b.as_slice())
+            .map(|(_, b)| &b[..])
     }
 
     /// Remembers `bindings` under `key` until `until`; an empty set forgets the key. When
@@ -220,7 +222,7 @@ impl BindingMemo {
         until: Instant,
         now: Instant,
         key: [u8; 20],
-        bindings: Vec<Binding>,
+        bindings: Arc<[Binding]>,
     ) {
         if bindings.is_empty() {
             self.entries.remove(&key);
@@ -267,19 +269,19 @@ mod tests {
         // Half expire at t0 + 1 s, half live long.
         for k in 0..8u8 {
             let until = if k < 4 { t0 + s(1) } else { t0 + s(100) };
-            memo.insert(until, t0, [k; 20], one());
+            memo.insert(until, t0, [k; 20], one().into());
         }
-        memo.insert(t0 + s(100), t0 + s(2), [8; 20], one());
+        memo.insert(t0 + s(100), t0 + s(2), [8; 20], one().into());
         assert_eq!(memo.len(), 5, "the expired half made room");
         assert!(memo.get(t0 + s(2), &[7; 20]).is_some());
         // Full of live entries, one expiring: dropping one would leave the memo full for the
         // next insert, so everything goes.
         for k in 9..12u8 {
             let until = if k == 11 { t0 + s(3) } else { t0 + s(100) };
-            memo.insert(until, t0 + s(2), [k; 20], one());
+            memo.insert(until, t0 + s(2), [k; 20], one().into());
         }
         assert_eq!(memo.len(), 8);
-        memo.insert(t0 + s(100), t0 + s(3), [12; 20], one());
+        memo.insert(t0 + s(100), t0 + s(3), [12; 20], one().into());
         assert_eq!(memo.len(), 1);
         assert!(memo.get(t0 + s(3), &[12; 20]).is_some());
     }

@@ -140,9 +140,9 @@ impl Proxy {
         }
         match result {
             Ok(bindings) => {
-                self.cache
-                    .insert(now + self.config.cache_ttl, now, key, bindings.clone());
                 self.route_to_bindings(now, fork, &bindings, waited, false);
+                self.cache
+                    .insert(now + self.config.cache_ttl, now, key, bindings.into());
             }
             Err(_) => self.answer(now, fork, 503, "Service Unavailable"),
         }

@@ -190,10 +190,11 @@ impl Proxy {
         }
         self.record_register(&request, lookup, waited);
         let until = now + self.config.cache_ttl;
-        self.cache.insert(until, now, pending.key, bindings.clone());
         let now_unix = self.now_unix(now);
         let last = bindings.iter().map(|b| b.remaining(now_unix)).max();
         let kept = std::time::Duration::from_secs(last.unwrap_or(0));
+        let bindings: std::sync::Arc<[Binding]> = bindings.into();
+        self.cache.insert(until, now, pending.key, bindings.clone());
         self.views
             .insert(now + kept, now, pending.key, bindings.clone());
         let tag = new_tag(&mut self.rng);
