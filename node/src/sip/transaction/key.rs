@@ -17,7 +17,7 @@ pub(crate) enum ServerKey {
         /// Top Via sent-by, lowercased.
         sent_by: String,
         /// Transaction method (ACK folded into INVITE).
-        method: String,
+        method: Method,
     },
     /// RFC 2543 fallback matching.
     Legacy {
@@ -32,7 +32,7 @@ pub(crate) enum ServerKey {
         /// Top Via text.
         via: String,
         /// Transaction method (ACK folded into INVITE).
-        method: String,
+        method: Method,
     },
 }
 
@@ -40,18 +40,18 @@ impl ServerKey {
     /// The key of the transaction this request belongs to, or `None` if headers are unusable.
     pub(crate) fn for_request(req: &Request) -> Option<Self> {
         let method = match &req.method {
-            Method::Ack => Method::Invite.as_str().to_owned(),
-            m => m.as_str().to_owned(),
+            Method::Ack => Method::Invite,
+            m => m.clone(),
         };
         Self::with_method(req, method)
     }
 
     /// The key of the INVITE transaction a CANCEL targets (same branch, method INVITE).
     pub(crate) fn invite_for_cancel(cancel: &Request) -> Option<Self> {
-        Self::with_method(cancel, Method::Invite.as_str().to_owned())
+        Self::with_method(cancel, Method::Invite)
     }
 
-    fn with_method(req: &Request, method: String) -> Option<Self> {
+    fn with_method(req: &Request, method: Method) -> Option<Self> {
         let via = req.headers.top_via().ok()?;
         if let Some(branch) = via.rfc3261_branch() {
             return Some(Self::Branch {
@@ -81,28 +81,25 @@ impl ServerKey {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ClientKey {
     branch: String,
-    method: String,
+    method: Method,
 }
 
 impl ClientKey {
     /// The key a request creates; `None` without an RFC 3261 branch.
     pub(crate) fn for_request(req: &Request) -> Option<Self> {
         let via = req.headers.top_via().ok()?;
-        Self::from_via(via, req.method.as_str())
+        Self::from_via(via, req.method.clone())
     }
 
     /// The key a response matches.
     pub(crate) fn for_response(resp: &Response) -> Option<Self> {
         let via = resp.headers.top_via().ok()?;
         let cseq = resp.headers.cseq().ok()?;
-        Self::from_via(via, &cseq.method)
+        Self::from_via(via, Method::parse(&cseq.method).ok()?)
     }
 
-    fn from_via(via: &Via, method: &str) -> Option<Self> {
+    fn from_via(via: &Via, method: Method) -> Option<Self> {
         let branch = via.rfc3261_branch()?.to_owned();
-        Some(Self {
-            branch,
-            method: method.to_owned(),
-        })
+        Some(Self { branch, method })
     }
 }
