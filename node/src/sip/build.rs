@@ -56,9 +56,10 @@ fn response_from_headers(
 fn add_to_tag(headers: &mut Headers, tag: &str) {
     let Ok(to) = headers.to() else { return };
     if to.tag().is_none() {
-        let mut to = to.clone();
-        to.params.set("tag", Some(tag));
-        headers.set(HeaderName::from_static(name::TO), to.to_string());
+        // Header parameters follow the address in both forms (name-addr and addr-spec), so
+        // the tag is appended to the text as it came.
+        let value = [headers.get(name::TO).unwrap_or_default(), ";tag=", tag].concat();
+        headers.set(HeaderName::from_static(name::TO), value);
     }
 }
 

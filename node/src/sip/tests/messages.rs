@@ -114,6 +114,22 @@ fn sip_responses_parse_and_build() {
     assert_eq!(parsed.headers.to().unwrap().tag(), Some("as83kd"));
     assert_eq!(parsed.headers.get("Call-ID"), invite.headers.get("Call-ID"));
     assert_eq!(parsed.headers.cseq().unwrap().method, "INVITE");
+    // The tag lands among the header parameters whatever form To has.
+    for to in [
+        "sip:bob@scope",
+        "sip:bob@scope;x=1",
+        "<sip:bob@scope;transport=udp>;x=1",
+        "\"Bob; Jr\" <sip:bob@scope>",
+    ] {
+        let text = simple("MESSAGE", "").replace("To: Bob <sip:bob@scope>", &format!("To: {to}"));
+        let ok = response_for(&request(&text), 200, "OK", Some("t1"));
+        let Message::Response(parsed) = parse_message(&ok.to_bytes()).unwrap() else {
+            panic!()
+        };
+        let parsed_to = parsed.headers.to().unwrap();
+        assert_eq!(parsed_to.tag(), Some("t1"), "{to}");
+        assert_eq!(parsed_to.uri.to_string().contains("tag"), false, "{to}");
+    }
     let trying = response_for(&invite, 100, "Trying", Some("x"));
     assert_eq!(
         trying.headers.to().unwrap().tag(),
