@@ -128,7 +128,7 @@ fn sip_responses_parse_and_build() {
         };
         let parsed_to = parsed.headers.to().unwrap();
         assert_eq!(parsed_to.tag(), Some("t1"), "{to}");
-        assert_eq!(parsed_to.uri.to_string().contains("tag"), false, "{to}");
+        assert!(!parsed_to.uri.to_string().contains("tag"), "{to}");
     }
     let trying = response_for(&invite, 100, "Trying", Some("x"));
     assert_eq!(
