@@ -145,9 +145,9 @@ impl Header {
         self.parsed.get_or_init(|| Box::new(parse(&self.value)))
     }
 
-    fn clash(&self) -> ParseError {
+    fn clash(header: &'static str) -> ParseError {
         ParseError::BadHeader {
-            name: header_const(&self.name),
+            name: header,
             reason: KIND_CLASH,
         }
     }
@@ -155,46 +155,30 @@ impl Header {
     fn via(&self) -> Result<&Via, ParseError> {
         match self.parsed(|v| Parsed::Via(Via::parse(v))) {
             Parsed::Via(r) => r.as_ref().map_err(Clone::clone),
-            _ => Err(self.clash()),
+            _ => Err(Self::clash(name::VIA)),
         }
     }
 
     fn name_addr(&self, header: &'static str) -> Result<&NameAddr, ParseError> {
         match self.parsed(|v| Parsed::NameAddr(NameAddr::parse(v, header))) {
             Parsed::NameAddr(r) => r.as_ref().map_err(Clone::clone),
-            _ => Err(self.clash()),
+            _ => Err(Self::clash(header)),
         }
     }
 
     fn contact(&self) -> Result<&Contact, ParseError> {
         match self.parsed(|v| Parsed::Contact(Contact::parse(v))) {
             Parsed::Contact(r) => r.as_ref().map_err(Clone::clone),
-            _ => Err(self.clash()),
+            _ => Err(Self::clash(name::CONTACT)),
         }
     }
 
     fn cseq(&self) -> Result<&CSeq, ParseError> {
         match self.parsed(|v| Parsed::CSeq(CSeq::parse(v))) {
             Parsed::CSeq(r) => r.as_ref().map_err(Clone::clone),
-            _ => Err(self.clash()),
+            _ => Err(Self::clash(name::CSEQ)),
         }
     }
-}
-
-/// The `'static` spelling of a header the core parses, for errors.
-fn header_const(n: &HeaderName) -> &'static str {
-    [
-        name::VIA,
-        name::FROM,
-        name::TO,
-        name::CONTACT,
-        name::CSEQ,
-        name::ROUTE,
-        name::RECORD_ROUTE,
-    ]
-    .into_iter()
-    .find(|c| n.is(c))
-    .unwrap_or("header")
 }
 
 /// The ordered header list of a message.

@@ -182,13 +182,14 @@ impl SoftTable {
         self.expiry_entries += 1;
         let held = usize::try_from(self.values + self.tombstones).unwrap_or(usize::MAX);
         if self.expiry_entries > held.saturating_mul(2).saturating_add(EXPIRY_SLACK) {
-            self.expiry.clear();
+            let mut rebuilt: BTreeMap<u64, Vec<ItemId>> = BTreeMap::new();
             for rec in self.keys.values().flatten() {
-                self.expiry
+                rebuilt
                     .entry(second(rec.expiry_ms))
                     .or_default()
                     .push(rec.id);
             }
+            self.expiry = rebuilt;
             self.expiry_entries = held;
         }
     }

@@ -291,7 +291,9 @@ impl TransactionLayer {
         source: SocketAddr,
         transport: Transport,
     ) -> Result<(), ParseError> {
-        let arrival = (transport == Transport::Udp).then(|| Arrival {
+        // Only requests start server transactions; a response is never looked up.
+        let request = !bytes.starts_with(b"SIP/");
+        let arrival = (transport == Transport::Udp && request).then(|| Arrival {
             source,
             len: bytes.len(),
             hash: (
