@@ -52,9 +52,17 @@ impl Dht {
                 Err(_) => Err(GET_TRY_AGAIN),
             };
             let reply = Msg::GetReply { req, page };
-            if super::wire::encode(&reply).is_ok() || maxvals <= 1 {
-                self.send_direct(origin, &reply, Sent::Other);
-                return;
+            match super::wire::encode(&reply) {
+                Ok(bytes) => {
+                    self.send_encoded(origin, bytes, Sent::Other);
+                    return;
+                }
+                // Even one value does not fit: a send error, as for any message too large.
+                Err(_) if maxvals <= 1 => {
+                    self.metrics.send_errors += 1;
+                    return;
+                }
+                Err(_) => {}
             }
             maxvals /= 2;
         }

@@ -420,6 +420,11 @@ impl Dht {
             self.metrics.send_errors += 1;
             return;
         };
+        self.send_encoded(to, bytes, sent);
+    }
+
+    /// Queues a message already encoded with [`wire::encode`] to be sent straight to `to`.
+    fn send_encoded(&mut self, to: NodeInfo, bytes: Vec<u8>, sent: Sent) {
         let tag = self.fresh_id();
         self.send_tags.insert(tag, sent);
         self.commands.push_back(DhtCommand::SendDirect {

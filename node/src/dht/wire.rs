@@ -573,9 +573,9 @@ impl Msg {
 /// [`EncodeError::TooLarge`] when it does not fit.
 pub fn encode(msg: &Msg) -> Result<Vec<u8>, EncodeError> {
     let max = msg.limit();
-    let mut out = vec![DHT_WIRE_VERSION];
-    let body = postcard::to_allocvec(msg).map_err(|_| EncodeError::TooLarge { max })?;
-    out.extend_from_slice(&body);
+    let mut out = Vec::with_capacity(256);
+    out.push(DHT_WIRE_VERSION);
+    let out = postcard::to_extend(msg, out).map_err(|_| EncodeError::TooLarge { max })?;
     if out.len() > max {
         return Err(EncodeError::TooLarge { max });
     }

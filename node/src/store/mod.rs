@@ -408,6 +408,11 @@ impl Store {
             let bounds = read::order_bounds(key, mark, class)?;
             let query = (now_ms, maxvals, mark);
             let next = match class {
+                // Most keys (SIP bindings, presence) hold soft values only: skip opening a
+                // read transaction for a table that has nothing under the key.
+                StorageClass::Durable if !self.durable_holds(key) => {
+                    read::fill_page(std::iter::empty(), &self.limits, query, class, &mut fill)?
+                }
                 StorageClass::Durable => {
                     let txn = self.read()?;
                     let (order, items) = (txn.open_table(ORDER)?, txn.open_table(ITEMS)?);

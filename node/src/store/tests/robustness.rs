@@ -4,7 +4,8 @@ use super::*;
 use crate::store::tables::{ITEMS, ORDER, order_key_parts};
 use crate::store::{ItemId, KeyRange, StoreError, ZERO_HASH};
 
-/// Writes raw bytes as the record of `id` (and an order entry pointing at it), bypassing checks.
+/// Writes raw bytes as the record of `id` (and an order entry pointing at it), bypassing checks,
+/// and counts it under its key as opening the store would.
 fn plant(s: &Store, id: ItemId, bytes: &[u8]) {
     let txn = s.db.begin_write().unwrap();
     {
@@ -19,6 +20,7 @@ fn plant(s: &Store, id: ItemId, bytes: &[u8]) {
             .unwrap();
     }
     txn.commit().unwrap();
+    s.indexes().count_durable(id.key, 1);
 }
 
 #[test]
