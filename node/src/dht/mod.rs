@@ -116,6 +116,8 @@ enum Deadline {
     Watch(u64),
     /// Run a repair round (generation number, so a rescheduled round supersedes).
     Repair(u64),
+    /// Send the next digest windows of the round in progress (tick number).
+    RepairPace(u64),
     /// Purge expired records.
     Purge,
     /// Refresh watch subscriptions at the roots.
@@ -309,6 +311,7 @@ impl Dht {
                 Deadline::Chunk { token, .. } => self.on_chunk_timeout(now, token),
                 Deadline::Watch(req) => self.on_watch_timeout(req),
                 Deadline::Repair(generation) => self.on_repair_timer(now, generation),
+                Deadline::RepairPace(tick) => self.pace_repair(now, tick),
                 Deadline::Purge => self.on_purge(now),
                 Deadline::Resubscribe => self.on_resubscribe(now),
             }

@@ -18,12 +18,20 @@
 //! its bucket's sub-arc alone. So a steady-state round costs O(buckets) per partner and no disk
 //! read; only records that actually move are read (by key) from the store.
 //!
+//! A round is paced: each partner's digest goes out a window of [`MAX_BUCKETS`] buckets at a
+//! time, [`WINDOWS_PER_TICK`] windows every [`PACE_TICK`], and each window is computed just
+//! before it is sent. A node holding a million bindings then spreads a round over a second or
+//! two instead of stalling its event loop for a large part of one (which under load delayed
+//! answers into client retransmissions), and both sides compare a window within about a
+//! round trip of each other, so copies still in flight to a replica rarely make a bucket
+//! differ.
+//!
 //! Each `Have` chunk names the interval it covers, so A can tell what B lacks from that chunk
 //! alone: no state is kept between messages. A new node closer to some keys is a partner of the
 //! old holders as soon as they see it in their leaf sets, so it receives the values it is now
 //! responsible for.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::wire::{
@@ -39,15 +47,40 @@ use crate::store::{Entry, ItemKind, KeyRange, Layout, Op, Summary, diff};
 /// while a digest of an arc of 30,000 items takes 16 to 32 datagrams of 64 buckets (the
 /// price, per partner and round, of never rescanning a large bucket).
 const TARGET_PER_BUCKET: usize = 24;
-/// Bucket bits of a first digest of an arc, before its item count is known.
-const FIRST_BITS: u8 = 6;
+/// Digest windows sent per pacing tick, over all partners.
+const WINDOWS_PER_TICK: usize = 4;
+/// Time between pacing ticks of a round.
+const PACE_TICK: Duration = Duration::from_millis(10);
 
-/// When the next round runs, and the bucket bits last used per (kind, arc).
+/// When the next round runs, the bucket bits last used per (kind, arc), and the digests of
+/// the round in progress.
 #[derive(Debug, Default)]
 pub(super) struct Repair {
     generation: u64,
     scheduled: Option<Instant>,
     bits: HashMap<(ItemKind, KeyRange), u8>,
+    /// Digests still being sent, front first.
+    jobs: VecDeque<DigestJob>,
+    /// Number of the pending pacing tick: a new round's ticks supersede an old one's.
+    pace: u64,
+}
+
+/// One partner's digest of one arc, sent a window at a time.
+#[derive(Debug)]
+struct DigestJob {
+    peer: NodeInfo,
+    kind: ItemKind,
+    /// A handoff offers what we hold for an arc that is no longer ours; it (like a digest of
+    /// chunks) skips windows where we hold nothing, since the partner's own round covers what
+    /// it holds there.
+    handoff: bool,
+    layout: Layout,
+    /// First bucket not sent yet.
+    next: u32,
+    /// Live items counted so far, to fit the next round's bucket size.
+    count: usize,
+    /// Windows sent so far.
+    sent: usize,
 }
 
 impl Dht {
@@ -71,98 +104,134 @@ impl Dht {
         self.schedule_repair(now, self.config.repair_interval);
     }
 
-    /// Sends a digest of each shared arc to its partner, for values and for chunks.
+    /// Starts a round: a digest of each shared arc to its partner, for values and for chunks,
+    /// and of each arc to hand off to its new holders. A round still being sent is replaced.
+    /// The first windows leave at once, the rest paced (see the module documentation).
     pub fn repair_round(&mut self, now: Instant) {
-        let ms = self.unix_ms(now);
-        let mut bits = HashMap::new();
+        let mut arcs = Vec::new();
         for (peer, range) in self.place.repair_partners() {
-            for kind in [ItemKind::Values, ItemKind::Chunks] {
-                let b = self.send_digest(ms, peer, kind, range, false);
-                bits.insert((kind, range), b);
-            }
+            arcs.push((peer, range, false));
         }
         // Items held for keys this node no longer replicates go to the nodes that now do.
         for (range, holders) in self.place.handoff_arcs() {
+            arcs.extend(holders.into_iter().map(|peer| (peer, range, true)));
+        }
+        let mut bits = HashMap::new();
+        self.repair.jobs.clear();
+        for (peer, range, handoff) in arcs {
             for kind in [ItemKind::Values, ItemKind::Chunks] {
-                for &peer in &holders {
-                    let b = self.send_digest(ms, peer, kind, range, true);
-                    bits.insert((kind, range), b);
-                }
+                // An arc seen for the first time is cut for everything held: too fine at
+                // worst, and refitted to what the round counted on it for the next one.
+                let b = *bits.entry((kind, range)).or_insert_with(|| {
+                    self.repair
+                        .bits
+                        .get(&(kind, range))
+                        .copied()
+                        .unwrap_or_else(|| bits_for(self.store.item_count(kind), TARGET_PER_BUCKET))
+                });
+                self.repair.jobs.push_back(DigestJob {
+                    peer,
+                    kind,
+                    handoff,
+                    layout: Layout::new(range, b),
+                    next: 0,
+                    count: 0,
+                    sent: 0,
+                });
             }
         }
         // Arcs no longer shared are forgotten.
         self.repair.bits = bits;
+        self.repair.pace += 1;
+        self.pace_repair(now, self.repair.pace);
     }
 
-    /// Sends the digest of `range` to `peer` (as several messages when it has more than
-    /// [`MAX_BUCKETS`] non-empty buckets); returns the bits used. An empty digest is sent only
-    /// for values of a shared arc (`handoff` false), so the partner offers what it has.
-    fn send_digest(
-        &mut self,
-        ms: u64,
-        peer: NodeInfo,
-        kind: ItemKind,
-        range: KeyRange,
-        handoff: bool,
-    ) -> u8 {
-        let mut bits = self
-            .repair
-            .bits
-            .get(&(kind, range))
-            .copied()
-            .unwrap_or(FIRST_BITS);
-        let mut layout = Layout::new(range, bits);
-        let mut buckets = self.store.repair_digest(kind, ms, layout);
-        let count: usize = buckets.iter().map(|d| d.count as usize).sum();
-        let fit = bits_for(count, TARGET_PER_BUCKET);
-        if fit != bits {
-            // The arc grew or shrank: re-cut it (both sides cache the new layout from now on).
-            bits = fit;
-            layout = Layout::new(range, bits);
-            buckets = self.store.repair_digest(kind, ms, layout);
+    /// Sends the next [`WINDOWS_PER_TICK`] digest windows of the round in progress and, if
+    /// any are left, comes back after [`PACE_TICK`].
+    pub(super) fn pace_repair(&mut self, now: Instant, tick: u64) {
+        if tick != self.repair.pace {
+            return;
         }
-        if (handoff || kind == ItemKind::Chunks) && buckets.is_empty() {
-            // Nothing to offer; a partner's own digest brings us what it has.
-            return bits;
-        }
-        let end = layout.buckets();
-        let parts: Vec<_> = buckets.chunks(MAX_BUCKETS).collect();
-        let mut start = 0;
-        for (i, part) in parts.iter().enumerate() {
-            let stop = parts
-                .get(i + 1)
-                .and_then(|p| p.first())
-                .map_or(end, |d| d.bucket);
-            self.send_direct(
-                peer,
-                &Msg::Digest {
-                    kind: kind.into(),
-                    range: range.into(),
-                    bits: layout.bits,
-                    span: (start, stop),
-                    buckets: part
-                        .iter()
-                        .map(|d| (d.bucket, d.count, d.hash.to_be_bytes()))
-                        .collect(),
-                },
-                Sent::Other,
-            );
-            start = stop;
-        }
-        if parts.is_empty() {
-            let msg = Msg::Digest {
-                kind: kind.into(),
-                range: range.into(),
-                bits: layout.bits,
-                span: (0, end),
-                buckets: Vec::new(),
+        let ms = self.unix_ms(now);
+        let mut budget = WINDOWS_PER_TICK;
+        while budget > 0 {
+            let Some(mut job) = self.repair.jobs.pop_front() else {
+                return;
             };
-            self.send_direct(peer, &msg, Sent::Other);
+            if self.send_window(ms, &mut job) {
+                budget -= 1;
+            }
+            if job.next < job.layout.buckets() {
+                self.repair.jobs.push_front(job);
+            } else {
+                self.finish_digest(&job);
+            }
         }
-        if kind == ItemKind::Values {
+        if !self.repair.jobs.is_empty() {
+            self.repair.pace += 1;
+            self.at(now + PACE_TICK, Deadline::RepairPace(self.repair.pace));
+        }
+    }
+
+    /// Computes and sends the job's next window; false when it was skipped as empty.
+    fn send_window(&mut self, ms: u64, job: &mut DigestJob) -> bool {
+        let end = job.layout.buckets();
+        let start = job.next;
+        let stop = start
+            .saturating_add(u32::try_from(MAX_BUCKETS).unwrap_or(u32::MAX))
+            .min(end);
+        job.next = stop;
+        let buckets = self
+            .store
+            .repair_digest_within(job.kind, ms, job.layout, start..stop);
+        let count = buckets.iter().map(|d| d.count as usize).sum::<usize>();
+        let width = usize::try_from(stop - start).unwrap_or(usize::MAX).max(1);
+        if job.sent == 0 && count > width.saturating_mul(TARGET_PER_BUCKET * 4) {
+            // The arc filled up since its bits were fitted: buckets this full would make a
+            // differing one cost thousands of summaries. Keys are hashes, spread evenly, so
+            // the first window tells how many the arc holds; start again cut to fit that.
+            let all = usize::try_from(end).unwrap_or(usize::MAX);
+            let estimate = count.saturating_mul(all) / width;
+            let layout = Layout::new(job.layout.range, bits_for(estimate, TARGET_PER_BUCKET));
+            if layout.bits > job.layout.bits {
+                job.layout = layout;
+                job.next = 0;
+                return false;
+            }
+        }
+        job.count += count;
+        if buckets.is_empty() && (job.handoff || job.kind == ItemKind::Chunks) {
+            return false;
+        }
+        job.sent += 1;
+        self.send_direct(
+            job.peer,
+            &Msg::Digest {
+                kind: job.kind.into(),
+                range: job.layout.range.into(),
+                bits: job.layout.bits,
+                span: (start, stop),
+                buckets: buckets
+                    .iter()
+                    .map(|d| (d.bucket, d.count, d.hash.to_be_bytes()))
+                    .collect(),
+            },
+            Sent::Other,
+        );
+        true
+    }
+
+    /// A digest is all sent: the next round cuts its arc to fit what it counted.
+    fn finish_digest(&mut self, job: &DigestJob) {
+        if job.kind == ItemKind::Values && job.sent > 0 {
             self.metrics.digests_sent += 1;
         }
-        bits
+        let key = (job.kind, job.layout.range);
+        if self.repair.bits.contains_key(&key) {
+            self.repair
+                .bits
+                .insert(key, bits_for(job.count, TARGET_PER_BUCKET));
+        }
     }
 
     pub(super) fn on_repair_msg(&mut self, now: Instant, from: NodeInfo, msg: Msg) {
