@@ -7,8 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt as _, StreamExt as _};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -126,6 +126,7 @@ impl<L: LocationService> Driver<L> {
                     let data = buf.get(..len).unwrap_or_default();
                     self.input(data, from, Link::Udp);
                     self.drain_udp(&mut buf);
+                    self.drain_dht();
                 }
                 Wake::Datagram(Err(e)) => {
                     // ICMP port unreachable from a vanished phone lands here on Linux; the
@@ -139,7 +140,11 @@ impl<L: LocationService> Driver<L> {
                     tokio::time::sleep(ERROR_PAUSE).await;
                 }
                 Wake::Conn(Some(ev)) => self.conn_event(ev),
-                Wake::Dht(done) => self.dht_done(done),
+                Wake::Dht(done) => {
+                    self.dht_done(done);
+                    self.drain_dht();
+                    self.drain_udp(&mut buf);
+                }
                 Wake::Timeout => self.proxy.handle_timeout(now()),
                 Wake::Command(Some(Command::Status { reply })) => {
                     let _ = reply.send(self.status());
@@ -187,6 +192,20 @@ impl<L: LocationService> Driver<L> {
                 }
                 // WouldBlock: drained. Any other error comes back through `wait`.
                 Err(_) => return,
+            }
+        }
+    }
+
+    /// Handles every location answer already in (up to [`BATCH`]). Without this a proxy
+    /// flooded with datagrams took one answer per wakeup against a batch of datagrams each
+    /// time: under overload answers then piled up unread, every request slot stayed taken,
+    /// and the proxy failed everything while the DHT sat idle.
+    fn drain_dht(&mut self) {
+        for _ in 0..BATCH {
+            match self.dht.next().now_or_never() {
+                Some(Some(done)) => self.dht_done(done),
+                // Nothing ready, or nothing in flight.
+                _ => return,
             }
         }
     }

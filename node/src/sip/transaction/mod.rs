@@ -27,9 +27,10 @@ mod tests;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::hash::{BuildHasher as _, RandomState};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+use ahash::RandomState;
 
 pub use timer::Timer;
 
@@ -40,6 +41,9 @@ use super::build::error_response;
 use super::error::{ParseError, TransactionError};
 use super::message::{Message, Method, Request, Response};
 use super::parse::{Limits, parse_message_with};
+
+/// The tables' hash map: keyed randomly per process, since every key comes from the network.
+type Map<K, V> = HashMap<K, V, RandomState>;
 
 /// Timer base values (RFC 3261 §17.1.1.1) and the 100 Trying policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,17 +244,17 @@ struct Lingering {
 #[derive(Debug, Default)]
 pub struct TransactionLayer {
     config: Config,
-    txs: HashMap<TransactionId, Tx>,
-    clients: HashMap<ClientKey, TransactionId>,
-    servers: HashMap<ServerKey, TransactionId>,
+    txs: Map<TransactionId, Tx>,
+    clients: Map<ClientKey, TransactionId>,
+    servers: Map<ServerKey, TransactionId>,
     /// Deadlines of all transactions; stale entries are skipped when popped.
     queue: BinaryHeap<Reverse<(Instant, TransactionId, Timer)>>,
     /// Completed non-INVITE server transactions over UDP, until timer J.
-    lingering: HashMap<TransactionId, Lingering>,
+    lingering: Map<TransactionId, Lingering>,
     /// Their timer J deadlines, oldest first (J is the same for all: first in, first out).
     linger_ends: VecDeque<(Instant, TransactionId)>,
     /// Server transactions over UDP by the datagram that started them.
-    arrivals: HashMap<Arrival, TransactionId>,
+    arrivals: Map<Arrival, TransactionId>,
     /// The keys of [`Arrival`]'s hashes.
     arrival_keys: (RandomState, RandomState),
     out: Outputs,
