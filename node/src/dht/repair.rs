@@ -19,10 +19,10 @@
 //! read; only records that actually move are read (by key) from the store.
 //!
 //! A round is paced: each partner's digest goes out a window of [`MAX_BUCKETS`] buckets at a
-//! time, [`WINDOWS_PER_TICK`] windows every [`PACE_TICK`], and each window is computed just
-//! before it is sent. A node holding a million bindings then spreads a round over a second or
-//! two instead of stalling its event loop for a large part of one (which under load delayed
-//! answers into client retransmissions), and both sides compare a window within about a
+//! time, [`WINDOWS_PER_TICK`] every [`PACE_TICK`], and each window is computed just
+//! before it is sent. A node holding a million bindings then spreads a round over about four
+//! seconds, a fraction of a core, instead of stalling its event loop for a large part of one
+//! (which under load delayed answers into client retransmissions), and both sides compare a window within about a
 //! round trip of each other, so copies still in flight to a replica rarely make a bucket
 //! differ.
 //!
@@ -48,9 +48,9 @@ use crate::store::{Entry, ItemKind, KeyRange, Layout, Op, Summary, diff};
 /// price, per partner and round, of never rescanning a large bucket).
 const TARGET_PER_BUCKET: usize = 24;
 /// Digest windows sent per pacing tick, over all partners.
-const WINDOWS_PER_TICK: usize = 4;
+const WINDOWS_PER_TICK: usize = 1;
 /// Time between pacing ticks of a round.
-const PACE_TICK: Duration = Duration::from_millis(10);
+const PACE_TICK: Duration = Duration::from_millis(5);
 
 /// When the next round runs, the bucket bits last used per (kind, arc), and the digests of
 /// the round in progress.

@@ -20,17 +20,20 @@
 mod client;
 mod key;
 mod server;
+mod sharded;
 mod timer;
 
 #[cfg(test)]
 mod tests;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ahash::RandomState;
+
+use self::sharded::ShardedMap;
 
 pub use timer::Timer;
 
@@ -42,8 +45,9 @@ use super::error::{ParseError, TransactionError};
 use super::message::{Message, Method, Request, Response};
 use super::parse::{Limits, parse_message_with};
 
-/// The tables' hash map: keyed randomly per process, since every key comes from the network.
-type Map<K, V> = HashMap<K, V, RandomState>;
+/// The tables' hash map: keyed randomly per process, since every key comes from the network,
+/// and sharded, since a registrar's tables hold every REGISTER of the last 32 s.
+type Map<K, V> = ShardedMap<K, V>;
 
 /// Timer base values (RFC 3261 §17.1.1.1) and the 100 Trying policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
