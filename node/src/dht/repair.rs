@@ -19,12 +19,12 @@
 //! read; only records that actually move are read (by key) from the store.
 //!
 //! A round is paced: each partner's digest goes out a window of [`MAX_BUCKETS`] buckets at a
-//! time, [`WINDOWS_PER_TICK`] every [`PACE_TICK`], and each window is computed just
-//! before it is sent. A node holding a million bindings then spreads a round over about four
-//! seconds, a fraction of a core, instead of stalling its event loop for a large part of one
-//! (which under load delayed answers into client retransmissions), and both sides compare a window within about a
-//! round trip of each other, so copies still in flight to a replica rarely make a bucket
-//! differ.
+//! time, [`WINDOWS_PER_TICK`] every [`PACE_TICK`], and each window is computed just before it
+//! is sent. A node holding a million bindings then spreads a round over about four seconds, at
+//! a fraction of a core, instead of stalling its event loop for a large part of one (which
+//! under load delayed answers into client retransmissions); and both sides compare a window
+//! within about a round trip of each other, so copies still in flight to a replica rarely make
+//! a bucket differ.
 //!
 //! Each `Have` chunk names the interval it covers, so A can tell what B lacks from that chunk
 //! alone: no state is kept between messages. A new node closer to some keys is a partner of the
@@ -196,6 +196,7 @@ impl Dht {
             if layout.bits > job.layout.bits {
                 job.layout = layout;
                 job.next = 0;
+                job.count = 0;
                 return false;
             }
         }
