@@ -255,6 +255,23 @@ impl Store {
         self.indexes().durable_keys.contains_key(&key)
     }
 
+    /// Runs `f` over `key`'s durable records within `bounds`, in order. A key the durable
+    /// table holds nothing under (SIP bindings, presence: soft values only) gets none without
+    /// a read transaction being opened.
+    fn with_durable_values<R>(
+        &self,
+        key: DhtKey,
+        bounds: &read::OrderBounds,
+        f: impl FnOnce(&mut dyn Iterator<Item = Result<Record, StoreError>>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        if !self.durable_holds(key) {
+            return f(&mut std::iter::empty());
+        }
+        let txn = self.read()?;
+        let (order, items) = (txn.open_table(ORDER)?, txn.open_table(ITEMS)?);
+        f(&mut read::durable_values(&order, &items, bounds)?)
+    }
+
     /// Runs `f` in one write transaction on the durable database and commits it durably; an
     /// error aborts everything `f` did.
     fn write<R>(
@@ -408,17 +425,9 @@ impl Store {
             let bounds = read::order_bounds(key, mark, class)?;
             let query = (now_ms, maxvals, mark);
             let next = match class {
-                // Most keys (SIP bindings, presence) hold soft values only: skip opening a
-                // read transaction for a table that has nothing under the key.
-                StorageClass::Durable if !self.durable_holds(key) => {
-                    read::fill_page(std::iter::empty(), &self.limits, query, class, &mut fill)?
-                }
-                StorageClass::Durable => {
-                    let txn = self.read()?;
-                    let (order, items) = (txn.open_table(ORDER)?, txn.open_table(ITEMS)?);
-                    let values = read::durable_values(&order, &items, &bounds)?;
-                    read::fill_page(values, &self.limits, query, class, &mut fill)?
-                }
+                StorageClass::Durable => self.with_durable_values(key, &bounds, |values| {
+                    read::fill_page(values, &self.limits, query, class, &mut fill)
+                })?,
                 StorageClass::Soft => {
                     let soft = self.soft();
                     let values = soft.values_after(bounds).cloned().map(Ok);

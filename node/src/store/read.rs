@@ -135,12 +135,16 @@ pub(crate) struct PageFill {
     pub(crate) bytes: usize,
 }
 
+/// Where a key's records start (after a placemark, or from the first) and end in the
+/// order index.
+pub(crate) type OrderBounds = (Bound<[u8; ORDER_LEN]>, [u8; ORDER_LEN]);
+
 /// The order-key bounds of the values of `key` after `placemark` in the table of `class`.
 pub(crate) fn order_bounds(
     key: DhtKey,
     placemark: &[u8],
     class: StorageClass,
-) -> Result<(Bound<[u8; ORDER_LEN]>, [u8; ORDER_LEN]), StoreError> {
+) -> Result<OrderBounds, StoreError> {
     let start = start_bound(key, placemark, class)?;
     let end = order_key_parts(key, u64::MAX, &[0xff; HASH_LEN], &[0xff; HASH_LEN]);
     Ok((start, end))
@@ -150,7 +154,7 @@ pub(crate) fn order_bounds(
 pub(crate) fn durable_values<'t>(
     order: &'t ReadOnlyTable<&'static [u8], ()>,
     items: &'t ReadOnlyTable<&'static [u8], &'static [u8]>,
-    bounds: &(Bound<[u8; ORDER_LEN]>, [u8; ORDER_LEN]),
+    bounds: &OrderBounds,
 ) -> Result<impl Iterator<Item = Result<Record, StoreError>> + 't, StoreError> {
     let start = bounds.0.as_ref().map(|k| k.as_slice());
     let range = order.range::<&[u8]>((start, Bound::Included(bounds.1.as_slice())))?;

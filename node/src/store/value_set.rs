@@ -15,8 +15,6 @@ use super::Store;
 use super::error::StoreError;
 use super::read;
 use super::record::{DhtKey, Hash, Payload, Record, StorageClass};
-use super::tables::{ITEMS, ORDER};
-use redb::ReadableDatabase as _;
 
 /// Most values a guarded key may hold: past this the root reports a digest no writer can
 /// have computed (see [`value_set_digest`]), so a guarded update on such a key always asks
@@ -61,15 +59,16 @@ impl Store {
         };
         let soft_bounds = read::order_bounds(key, &[], StorageClass::Soft)?;
         let soft_ok = self.soft().values_after(soft_bounds).all(&mut take);
-        if soft_ok && self.durable_holds(key) {
-            let txn = self.db.begin_read()?;
-            let (order, items) = (txn.open_table(ORDER)?, txn.open_table(ITEMS)?);
+        if soft_ok {
             let bounds = read::order_bounds(key, &[], StorageClass::Durable)?;
-            for rec in read::durable_values(&order, &items, &bounds)? {
-                if !take(&rec?) {
-                    break;
+            self.with_durable_values(key, &bounds, |values| {
+                for rec in values {
+                    if !take(&rec?) {
+                        break;
+                    }
                 }
-            }
+                Ok(())
+            })?;
         }
         Ok(value_set_digest(hashes))
     }

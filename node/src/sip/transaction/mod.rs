@@ -45,10 +45,6 @@ use super::error::{ParseError, TransactionError};
 use super::message::{Message, Method, Request, Response};
 use super::parse::{Limits, parse_message_with};
 
-/// The tables' hash map: keyed randomly per process, since every key comes from the network,
-/// and sharded, since a registrar's tables hold every REGISTER of the last 32 s.
-type Map<K, V> = ShardedMap<K, V>;
-
 /// Timer base values (RFC 3261 §17.1.1.1) and the 100 Trying policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
@@ -248,17 +244,17 @@ struct Lingering {
 #[derive(Debug, Default)]
 pub struct TransactionLayer {
     config: Config,
-    txs: Map<TransactionId, Tx>,
-    clients: Map<ClientKey, TransactionId>,
-    servers: Map<ServerKey, TransactionId>,
+    txs: ShardedMap<TransactionId, Tx>,
+    clients: ShardedMap<ClientKey, TransactionId>,
+    servers: ShardedMap<ServerKey, TransactionId>,
     /// Deadlines of all transactions; stale entries are skipped when popped.
     queue: BinaryHeap<Reverse<(Instant, TransactionId, Timer)>>,
     /// Completed non-INVITE server transactions over UDP, until timer J.
-    lingering: Map<TransactionId, Lingering>,
+    lingering: ShardedMap<TransactionId, Lingering>,
     /// Their timer J deadlines, oldest first (J is the same for all: first in, first out).
     linger_ends: VecDeque<(Instant, TransactionId)>,
     /// Server transactions over UDP by the datagram that started them.
-    arrivals: Map<Arrival, TransactionId>,
+    arrivals: ShardedMap<Arrival, TransactionId>,
     /// The keys of [`Arrival`]'s hashes.
     arrival_keys: (RandomState, RandomState),
     out: Outputs,

@@ -24,7 +24,6 @@ pub(super) struct ShardedMap<K, V> {
     /// not share bits of the hash their table indexes by.
     selector: RandomState,
     shards: Box<[HashMap<K, V, RandomState>]>,
-    len: usize,
 }
 
 impl<K: Hash + Eq, V> Default for ShardedMap<K, V> {
@@ -35,7 +34,6 @@ impl<K: Hash + Eq, V> Default for ShardedMap<K, V> {
             shards: (0..SHARDS)
                 .map(|_| HashMap::with_hasher(hasher.clone()))
                 .collect(),
-            len: 0,
         }
     }
 }
@@ -47,7 +45,7 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     }
 
     pub(super) fn len(&self) -> usize {
-        self.len
+        self.shards.iter().map(HashMap::len).sum()
     }
 
     pub(super) fn get<Q>(&self, key: &Q) -> Option<&V>
@@ -77,11 +75,7 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
 
     pub(super) fn insert(&mut self, key: K, value: V) -> Option<V> {
         let i = self.shard(&key);
-        let old = self.shards[i].insert(key, value);
-        if old.is_none() {
-            self.len += 1;
-        }
-        old
+        self.shards[i].insert(key, value)
     }
 
     /// Every entry, shard by shard (in no particular order).
@@ -95,11 +89,7 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let i = self.shard(key);
-        let old = self.shards[i].remove(key);
-        if old.is_some() {
-            self.len -= 1;
-        }
-        old
+        self.shards[i].remove(key)
     }
 }
 
