@@ -329,7 +329,7 @@ fn start_sip(
     sip.proxy.rng_seed = runtime::os_random().map_err(|e| StartError::Random(e.to_string()))?;
     let location = DhtLocation::new(node.clone());
     tokio::spawn(advertise_sip(location.clone(), local));
-    let (handle, _task) = sip_runtime::spawn(sip, sockets, Arc::new(location));
+    let (handle, _thread) = sip_runtime::spawn_on_own_thread(sip, sockets, Arc::new(location))?;
     Ok(handle)
 }
 

@@ -16,7 +16,8 @@
 # usage: tests/bench/sip_bench.sh
 # env:   RATES="1000 1500 2000 3000 4000 6000 8000 12000" STEP_S=10 LAT_RATE=1000 CALL_RATE=100 CALL_S=10
 #        BIN (default target/release/scope-node), KAMAILIO_CFG (default the anchor's),
-#        NODES=4, THREADS=1 (worker threads per node), STORE_MB=2048 (store capacity per node),
+#        NODES=4, THREADS0=default (worker threads of node 0, the one under test: one per
+#        core), THREADS=1 (worker threads of each other node), STORE_MB=2048 (store capacity per node),
 #        SIPP_BUF=4194304 (sipp's socket buffers in the throughput steps), KEEP=1 keeps the
 #        result directory
 # Needs sipp (sip-tester), tcpdump, python3, curl; Kamailio is skipped when not installed.
@@ -31,8 +32,11 @@ LAT_RATE=${LAT_RATE:-1000}
 CALL_RATE=${CALL_RATE:-100}
 CALL_S=${CALL_S:-10}
 NODES=${NODES:-4}
-# worker threads per node: 4 nodes share the 2 cores, so one each (scope-node's default is one
-# per core; THREADS=2 measures that)
+# worker threads: node 0 is the super-node under test, the one sipp registers at, and runs as a
+# user would run it, with scope-node's default (one per core), as Kamailio runs its anchor
+# configuration (4 UDP workers); the other nodes stand in for other machines of the overlay and
+# share the same 2 cores, so one each. THREADS0=1 measures node 0 on one thread.
+THREADS0=${THREADS0:-default}
 THREADS=${THREADS:-1}
 # store capacity per node: Kamailio runs with 2 GB of shared memory (-m 2048) for its location
 # table, so each node may hold as much; the default (1 GiB, an eighth of it for soft state such
@@ -81,7 +85,10 @@ SIP=(); HTTP=(); NPID=()
 for i in $(seq 0 $((NODES - 1))); do
   boot=()
   [ "$i" -gt 0 ] && boot=(--bootstrap "$OVERLAY0")
-  "$BIN" --data-dir "$OUT/node$i" --no-mdns --threads "$THREADS" --store-capacity-mb "$STORE_MB" --overlay-addr 127.0.0.1:0 --gateway-addr 127.0.0.1:0 \
+  threads=(--threads "$THREADS")
+  [ "$i" -eq 0 ] && threads=(--threads "$THREADS0")
+  [ "$i" -eq 0 ] && [ "$THREADS0" = default ] && threads=()
+  "$BIN" --data-dir "$OUT/node$i" --no-mdns "${threads[@]}" --store-capacity-mb "$STORE_MB" --overlay-addr 127.0.0.1:0 --gateway-addr 127.0.0.1:0 \
     --sip-addr 127.0.0.1:0 "${boot[@]}" > "$OUT/node$i.out" 2> "$OUT/node$i.err" &
   NPID[$i]=$!; PIDS="$PIDS $!"
   for _ in $(seq 100); do [ -s "$OUT/node$i.out" ] && break; sleep 0.1; done
@@ -175,7 +182,7 @@ start_pcap() { # $1 file, $2 port
 }
 stop_pcap() { sleep 0.5; kill -INT "$TDPID" 2>/dev/null; wait "$TDPID" 2>/dev/null; }
 
-echo "scope-node: $NODES nodes, REGISTER to node $A at ${SIP[$A]}, calls via node $B at ${SIP[$B]}; kamailio at ${KAM:-none}"
+echo "scope-node: $NODES nodes (node 0 threads: $THREADS0, others: $THREADS), REGISTER to node $A at ${SIP[$A]}, calls via node $B at ${SIP[$B]}; kamailio at ${KAM:-none}"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); results in $OUT"
 
 # ---- 1. REGISTER wire latency and the DHT share of a REGISTER ----

@@ -53,6 +53,13 @@ impl Proxy {
         if max_forwards == Some(0) {
             return self.reply(now, id, &request, 483, "Too Many Hops");
         }
+        if matches!(target, Target::Overlay(_)) && route::in_dialog(&request) {
+            // We Record-Route every dialog we set up, so its requests carry a Route; one
+            // addressed to an AOR without it belongs to no dialog through us (sipp's BYE
+            // after a failed REGISTER, a stale peer). Answered here, as Kamailio does, it
+            // costs no DHT lookup: under overload those lookups fed the overload.
+            return self.reply(now, id, &request, 404, "Not Found (no dialog route)");
+        }
         let _ = decrement_max_forwards(&mut request);
         let fork = self.new_fork(id, request);
         match target {

@@ -182,6 +182,24 @@ fn unknown_user_gets_404() {
 }
 
 #[test]
+fn in_dialog_request_to_an_aor_without_route_gets_404_without_a_lookup() {
+    let mut h = Harness::new();
+    h.bind("bob", &format!("sip:bob@{BOB1}"));
+    let bye = format!(
+        "BYE sip:bob@scope SIP/2.0\nVia: SIP/2.0/UDP {ALICE};branch=z9hG4bKnr1\n\
+         Max-Forwards: 70\nFrom: <sip:alice@scope>;tag=a1\nTo: <sip:bob@scope>;tag=b1\n\
+         Call-ID: gone1\nCSeq: 2 BYE\nContent-Length: 0\n\n"
+    );
+    h.send(ALICE, &bye);
+    assert_eq!(statuses_to(&h.sent(), ALICE), [404]);
+    assert!(
+        h.outputs().is_empty(),
+        "no DHT lookup for a dialog we never routed"
+    );
+    h.assert_idle_after_timers();
+}
+
+#[test]
 fn silent_contact_gives_408_and_unanswered_ringing_480() {
     let mut h = Harness::with(|c| c.transaction.timer_c = Duration::from_secs(60));
     h.bind("bob", &format!("sip:bob@{BOB1}"));
