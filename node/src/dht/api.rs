@@ -59,6 +59,7 @@ pub enum UpdateOp {
     /// A put (`secret_hash` set: removable) of `value` for `ttl_secs`.
     Put {
         /// The value, at most 1,024 bytes.
+        #[serde(with = "serde_bytes")]
         value: Vec<u8>,
         /// SHA-1 of the remove secret; `None` for a plain put.
         secret_hash: Option<Hash>,
@@ -70,6 +71,7 @@ pub enum UpdateOp {
         /// SHA-1 of the value to remove.
         value_hash: Hash,
         /// The secret, at most 40 bytes.
+        #[serde(with = "serde_bytes")]
         secret: Vec<u8>,
         /// Seconds the removal lives.
         ttl_secs: u32,

@@ -74,6 +74,7 @@ pub struct WireRecord {
     /// True for a tombstone, whose `bytes` are the secret; false for a value.
     pub tombstone: bool,
     /// The value, or the tombstone's secret.
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
     /// Absolute expiry, unix ms.
     pub expiry_ms: u64,
@@ -231,6 +232,7 @@ pub enum WriteBody {
         /// The key.
         key: [u8; 20],
         /// The value.
+        #[serde(with = "serde_bytes")]
         value: Vec<u8>,
         /// SHA-1 of the remove secret (`None`: a plain put).
         secret_hash: Option<Hash>,
@@ -248,6 +250,7 @@ pub enum WriteBody {
         /// SHA-1 of the value to remove.
         value_hash: Hash,
         /// The secret.
+        #[serde(with = "serde_bytes")]
         secret: Vec<u8>,
         /// Seconds the tombstone lives.
         ttl_secs: u32,
@@ -298,6 +301,7 @@ pub enum WriteAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireValue {
     /// The bytes.
+    #[serde(with = "serde_bytes")]
     pub value: Vec<u8>,
     /// Whole seconds left to live.
     pub ttl_remaining_secs: u32,
@@ -309,7 +313,7 @@ pub struct WireValue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WireChange {
     /// A value was stored.
-    Put(Vec<u8>),
+    Put(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The value with this identity was removed.
     Rm,
 }
@@ -326,6 +330,7 @@ pub enum Msg {
         /// Page size.
         maxvals: u16,
         /// Paging position (empty: first page).
+        #[serde(with = "serde_bytes")]
         placemark: Vec<u8>,
     },
     /// Direct, root → origin: a page, or an error code (2: try again; 3: bad placemark).
@@ -431,6 +436,7 @@ pub enum Msg {
         /// Absolute expiry, unix ms.
         expiry_ms: u64,
         /// The chunk.
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
         /// A root's copy to a replica (sent directly) rather than an origin's put (routed).
         copy: bool,
@@ -454,6 +460,7 @@ pub enum Msg {
         /// The number from [`Msg::ChunkGet`].
         token: u64,
         /// The chunk's bytes.
+        #[serde(with = "serde_bytes")]
         bytes: Option<Vec<u8>>,
     },
 }
@@ -611,6 +618,26 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::net::Ipv6Addr;
+
+    /// Byte fields go through serde's bytes path (one copy, not a visitor call per byte); in
+    /// postcard that is the same encoding as a sequence of `u8`, so the wire is unchanged.
+    #[test]
+    fn byte_fields_keep_the_sequence_encoding() {
+        #[derive(Serialize)]
+        struct AsSeq {
+            v: Vec<u8>,
+        }
+        #[derive(Serialize)]
+        struct AsBytes {
+            #[serde(with = "serde_bytes")]
+            v: Vec<u8>,
+        }
+        for len in [0u8, 1, 127, 128, 255] {
+            let v: Vec<u8> = (0..len).collect();
+            let seq = postcard::to_allocvec(&AsSeq { v: v.clone() }).unwrap();
+            assert_eq!(seq, postcard::to_allocvec(&AsBytes { v }).unwrap());
+        }
+    }
 
     fn biggest_replicate() -> Msg {
         Msg::Replicate {

@@ -143,7 +143,7 @@ pub enum Reliable {
     /// A node that finished joining tells a member of its new leaf set (signed leaf set).
     Announce(Signed<LeafSetContent>),
     /// An application message (e.g. a DHT reply or replica) sent straight to one node.
-    Direct(Vec<u8>),
+    Direct(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 /// A message on its way to the root of a key.
@@ -172,7 +172,7 @@ pub enum Purpose {
     /// routing-table rows, the root sends its leaf set.
     Join,
     /// An application payload for the root of `key` (e.g. a DHT get); no answer from the overlay.
-    App(Vec<u8>),
+    App(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 /// Content of a [`Body::Row`] message.
