@@ -279,6 +279,13 @@ pub enum DhtCommand {
         /// Label to report the overlay's id under.
         tag: SendTag,
     },
+    /// `node.send_datagram(to, bytes)`: unacknowledged, nothing to report.
+    SendDatagram {
+        /// The destination.
+        to: NodeInfo,
+        /// The payload.
+        bytes: Vec<u8>,
+    },
     /// `node.route(now, key)`, then report the lookup id with `tag`.
     Lookup {
         /// The key whose root is wanted.

@@ -384,6 +384,11 @@ impl Dht {
                 let r = node.send_direct(now, to, bytes);
                 self.direct_sent(now, tag, r);
             }
+            DhtCommand::SendDatagram { to, bytes } => {
+                if node.send_datagram(to, bytes).is_err() {
+                    self.metrics.send_errors += 1;
+                }
+            }
             DhtCommand::Lookup { key, tag } => {
                 let id = node.route(now, key);
                 self.lookup_started(tag, id);
@@ -435,6 +440,13 @@ impl Dht {
             bytes,
             tag: SendTag(tag),
         });
+    }
+
+    /// Queues a message encoded with [`wire::encode`] to be sent straight to `to`,
+    /// unacknowledged (see [`Node::send_datagram`]).
+    fn send_encoded_datagram(&mut self, to: NodeInfo, bytes: Vec<u8>) {
+        self.commands
+            .push_back(DhtCommand::SendDatagram { to, bytes });
     }
 
     /// Queues `msg` to be routed to `key`'s root.

@@ -577,13 +577,19 @@ impl Dht {
             // Soft state is answered once the root holds it and its copies are on their way,
             // with no acknowledgements: its owner refreshes it, and repair restores a copy
             // that did not arrive. This is what keeps a REGISTER at one round trip to the
-            // root (see the module doc).
+            // root (see the module doc). Nor does the overlay acknowledge the copies: an ack
+            // and a retransmission timer per copy were a third of a REGISTER's overlay
+            // messages, for a loss repair covers anyway.
             let msg = Msg::Replicate {
                 token: 0,
                 record: record.into(),
             };
-            for t in targets {
-                self.send_direct(t, &msg, Sent::Other);
+            if let Ok(bytes) = super::wire::encode(&msg) {
+                for t in targets {
+                    self.send_encoded_datagram(t, bytes.clone());
+                }
+            } else {
+                self.metrics.send_errors += 1;
             }
             self.answer(answer, Status::Ok);
             return;

@@ -110,6 +110,10 @@ pub enum Body {
     },
     /// A leaf set, sent for one of the reasons in [`LeafSetKind`].
     LeafSet(Signed<LeafSetContent>),
+    /// An application payload sent straight to one node, not acknowledged nor retransmitted:
+    /// for copies whose loss something else repairs (soft-state replicas), which then cost
+    /// neither an ack nor a retransmission timer. Last, so older variants keep their tags.
+    Datagram(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 impl Body {
@@ -466,7 +470,8 @@ fn within_limits(body: &Body) -> bool {
         Body::Reliable {
             inner: Reliable::Direct(p),
             ..
-        } => p.len() <= MAX_DIRECT_PAYLOAD,
+        }
+        | Body::Datagram(p) => p.len() <= MAX_DIRECT_PAYLOAD,
         Body::Reliable {
             inner: Reliable::LookupReply { path, .. },
             ..
@@ -570,6 +575,7 @@ mod tests {
             seq: u64::MAX,
             inner: Reliable::Direct(vec![0xff; MAX_DIRECT_PAYLOAD]),
         });
+        bodies.push(Body::Datagram(vec![0xff; MAX_DIRECT_PAYLOAD]));
         bodies
             .into_iter()
             .map(|body| Message {

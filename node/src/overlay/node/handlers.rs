@@ -38,7 +38,28 @@ impl Node {
             Body::RowRequest { row } => self.send_row(now, from, usize::from(row)),
             Body::Row(row) => self.on_row(now, from, sender, &row),
             Body::LeafSet(ls) => self.on_leaf_set(now, from, sender, &ls),
+            Body::Datagram(payload) => self.on_datagram(now, from, sender, payload),
         }
+    }
+
+    /// An unacknowledged application payload: delivered like a direct message, but it creates
+    /// no peer state (nothing is owed to its sender).
+    fn on_datagram(&mut self, now: Instant, from: SocketAddr, sender: NodeId, payload: Vec<u8>) {
+        let verified = match self.peers.get_mut(&sender) {
+            Some(p) if p.addr == from => {
+                p.last_heard = Some(now);
+                p.verified
+            }
+            _ => false,
+        };
+        self.events.push_back(super::Event::Direct {
+            from: NodeInfo {
+                id: sender,
+                addr: from,
+            },
+            verified,
+            payload,
+        });
     }
 
     fn on_ping(&mut self, now: Instant, from: SocketAddr, sender: NodeId, nonce: u64, prove: bool) {

@@ -7,7 +7,8 @@ use std::time::Instant;
 use super::super::id::NodeId;
 use super::super::node_info::NodeInfo;
 use super::super::wire::{
-    LeafSetKind, MAX_DIRECT_PAYLOAD, MAX_PATH, MAX_ROUTED_PAYLOAD, Purpose, Reliable, RouteMsg,
+    Body, LeafSetKind, MAX_DIRECT_PAYLOAD, MAX_PATH, MAX_ROUTED_PAYLOAD, Purpose, Reliable,
+    RouteMsg,
 };
 use super::{Event, LookupError, Node, Route, SendError};
 
@@ -201,6 +202,30 @@ impl Node {
             return Ok(0);
         }
         Ok(self.send_reliable(now, to, Reliable::Direct(payload), Vec::new()))
+    }
+
+    /// Sends `payload` straight to `to` in one unacknowledged datagram body: it arrives as
+    /// [`Event::Direct`], or is lost with nothing reported. For copies that something else
+    /// repairs; it costs no ack, no retransmission timer and no congestion-window slot.
+    ///
+    /// # Errors
+    /// [`SendError::TooLarge`] over [`MAX_DIRECT_PAYLOAD`] bytes.
+    pub fn send_datagram(&mut self, to: NodeInfo, payload: Vec<u8>) -> Result<(), SendError> {
+        if payload.len() > MAX_DIRECT_PAYLOAD {
+            return Err(SendError::TooLarge {
+                max: MAX_DIRECT_PAYLOAD,
+            });
+        }
+        if to.id == self.me.id {
+            self.events.push_back(Event::Direct {
+                from: self.me,
+                verified: true,
+                payload,
+            });
+        } else {
+            self.send(to.addr, Body::Datagram(payload));
+        }
+        Ok(())
     }
 
     /// True the first time a lookup reaches this root (a rerouted copy may arrive twice).

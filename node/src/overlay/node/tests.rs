@@ -143,9 +143,26 @@ fn application_payloads_reach_the_root_and_come_back_direct() {
     let too_big = vec![0; super::super::wire::MAX_DIRECT_PAYLOAD + 1];
     assert!(
         pair.nodes[1]
-            .send_direct(now, delivered.1, too_big)
+            .send_direct(now, delivered.1, too_big.clone())
             .is_err()
     );
+
+    // An unacknowledged datagram arrives the same way and leaves nothing to retransmit.
+    pair.nodes[1]
+        .send_datagram(delivered.1, b"copy".to_vec())
+        .unwrap();
+    pair.drive(Duration::from_millis(10));
+    let copy = std::iter::from_fn(|| pair.nodes[0].poll_event()).find_map(|e| match e {
+        Event::Direct {
+            from,
+            verified,
+            payload,
+        } => Some((from.id, verified, payload)),
+        _ => None,
+    });
+    assert_eq!(copy, Some((b, true, b"copy".to_vec())));
+    assert!(pair.nodes[1].inflight.is_empty(), "nothing awaits an ack");
+    assert!(pair.nodes[1].send_datagram(delivered.1, too_big).is_err());
 }
 
 #[test]
