@@ -412,6 +412,31 @@ impl SummaryIndex {
         }
     }
 
+    /// The distinct keys of the items between `lower` and `upper`, in key order (expired
+    /// items not purged yet included).
+    pub(crate) fn keys_in(
+        &self,
+        lower: Bound<DhtKey>,
+        upper: Bound<DhtKey>,
+    ) -> impl Iterator<Item = DhtKey> + '_ {
+        // A key's entries run from (key, 0) to (key, u64::MAX).
+        let lower = match lower {
+            Bound::Included(k) => Bound::Included(Entry::new(k, 0)),
+            Bound::Excluded(k) => Bound::Excluded(Entry::new(k, u64::MAX)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let upper = match upper {
+            Bound::Included(k) => Bound::Included(Entry::new(k, u64::MAX)),
+            Bound::Excluded(k) => Bound::Excluded(Entry::new(k, 0)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let mut last = None;
+        self.map
+            .range((lower, upper))
+            .map(|(e, _)| e.key)
+            .filter(move |k| last.replace(*k) != Some(*k))
+    }
+
     /// The live summaries on `arc`, in ring order from its start.
     #[must_use]
     pub fn summaries(&self, now_ms: u64, arc: KeyRange) -> Vec<Summary> {
@@ -614,6 +639,28 @@ mod tests {
         a[HASH_LEN - 1] = 1;
         let tiny = Layout::new(KeyRange::new(DhtKey::MIN, DhtKey(a)), 8);
         assert_eq!((tiny.bits, tiny.buckets()), (0, 1));
+    }
+
+    #[test]
+    fn keys_in_lists_each_key_once_within_its_bounds() {
+        let mut idx = SummaryIndex::default();
+        for (b, fp) in [
+            (1u8, 0u64),
+            (1, u64::MAX),
+            (2, 5),
+            (3, 0),
+            (3, 9),
+            (4, u64::MAX),
+        ] {
+            idx.set(e(b, fp), Some(meta(1_000, false)));
+        }
+        let keys = |lo, hi| -> Vec<u8> { idx.keys_in(lo, hi).map(|k| k.0[0]).collect() };
+        use Bound::{Excluded, Included, Unbounded};
+        assert_eq!(keys(Unbounded, Unbounded), [1, 2, 3, 4]);
+        assert_eq!(keys(Included(k(1)), Excluded(k(3))), [1, 2]);
+        assert_eq!(keys(Excluded(k(1)), Included(k(3))), [2, 3]);
+        assert_eq!(keys(Included(k(4)), Unbounded), [4]);
+        assert_eq!(keys(Excluded(k(4)), Unbounded), Vec::<u8>::new());
     }
 
     #[test]

@@ -480,10 +480,19 @@ impl Store {
             out.len() < limit
         })?;
         let durable = out.len();
-        self.soft().scan(now_ms, range, after, |r| {
-            out.push(r);
-            out.len() - durable < limit
-        });
+        {
+            // The writer lock keeps a soft write from landing between the table and the index
+            // while the two are read together (index first, as writers take them).
+            let _writer = self
+                .writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let index = self.indexes();
+            self.soft().scan(&index.values, now_ms, range, after, |r| {
+                out.push(r);
+                out.len() - durable < limit
+            });
+        }
         // Both lists are in ring order from the same start; keep the first `limit` of the union.
         out.sort_by_key(|r| (range.position(r.id.key), r.id));
         out.truncate(limit);
@@ -533,12 +542,11 @@ impl Store {
         }
         let soft = self.soft();
         for e in entries {
-            soft.scan(now_ms, KeyRange::single(e.key), None, |r| {
-                if e.matches(&r.id) {
-                    out.push(r);
-                }
-                true
-            });
+            out.extend(
+                soft.records_of(e.key)
+                    .filter(|r| r.is_live(now_ms) && e.matches(&r.id))
+                    .cloned(),
+            );
         }
         Ok(out)
     }

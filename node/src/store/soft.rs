@@ -5,17 +5,17 @@
 //!
 //! Soft state is many keys with a few values each (a SIP address-of-record's bindings, a
 //! service's providers), written at the rate devices register. So records are grouped by key in
-//! a hash map, each key's records in `get` order, with the keys alone in a ring-ordered B-tree
-//! for range scans (repair, handoff); expiry is kept in per-second buckets that are appended to
-//! and checked lazily. A write looks its key up by hash and descends the B-tree only when the
-//! key is new or gone: with a million bindings each descent is a handful of cache misses, and a
-//! write used to pay two (find the old record, then insert).
+//! a hash map, each key's records in `get` order, and expiry is kept in per-second buckets that
+//! are appended to and checked lazily. The ring order that range scans (handoff) need is the
+//! store's summary index's, which holds every soft item anyway: with a million bindings a
+//! B-tree descent is a handful of cache misses, and a write used to pay three (find the old
+//! record, insert it, index it); now it pays the index's alone.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::ops::Bound;
 
-use super::digest::{Entry, ItemKind, meta};
+use super::digest::{Entry, ItemKind, SummaryIndex, meta};
 use super::error::StoreError;
 use super::limits::StoreLimits;
 use super::purge::PurgeCounts;
@@ -38,8 +38,6 @@ pub(crate) struct SoftTable {
     /// Values and tombstones by key (`class` is always `Soft`), each key's in `get` order:
     /// arrival, then secret hash, then value hash.
     keys: HashMap<DhtKey, Vec<Record>, ahash::RandomState>,
-    /// The keys of `keys` in ring order.
-    ring: BTreeSet<DhtKey>,
     /// Identities by expiry second, what purging walks. A deleted or extended record leaves
     /// its entry behind (purging checks each entry against the record it names), so entries
     /// are only ever appended; they are rebuilt when stale ones outnumber the records.
@@ -103,9 +101,11 @@ impl SoftTable {
     }
 
     /// The live records on `range` in ring order from its start (by identity within a key),
-    /// after `after` if given; `visit` returns false to stop.
+    /// after `after` if given; `visit` returns false to stop. The order of keys comes from
+    /// `index`, the store's summary index of values, which names every soft item.
     pub(crate) fn scan(
         &self,
+        index: &SummaryIndex,
         now_ms: u64,
         range: KeyRange,
         after: Option<ItemId>,
@@ -124,8 +124,8 @@ impl SoftTable {
             }
             started = true;
             let upper = hi.map_or(Bound::Unbounded, Bound::Excluded);
-            let keys = self.ring.range((lower, upper));
-            for recs in keys.filter_map(|k| self.keys.get(k)) {
+            let keys = index.keys_in(lower, upper);
+            for recs in keys.filter_map(|k| self.keys.get(&k)) {
                 let mut by_id: Vec<&Record> = recs.iter().collect();
                 by_id.sort_unstable_by_key(|r| r.id);
                 for rec in by_id {
@@ -175,6 +175,11 @@ impl SoftTable {
         }
     }
 
+    /// Every record under `key`, live or not, in `get` order.
+    pub(crate) fn records_of(&self, key: DhtKey) -> impl Iterator<Item = &Record> {
+        self.keys.get(&key).map_or(&[][..], Vec::as_slice).iter()
+    }
+
     /// The record stored under `id`.
     fn find(&self, id: ItemId) -> Option<&Record> {
         self.keys.get(&id.key)?.iter().find(|r| r.id == id)
@@ -222,10 +227,7 @@ impl ItemTable for SoftTable {
         }
         self.charge(rec.client, rec.cost(), true);
         let (expiry_ms, id) = (rec.expiry_ms, rec.id);
-        let recs = self.keys.entry(rec.id.key).or_insert_with(|| {
-            self.ring.insert(rec.id.key);
-            Vec::new()
-        });
+        let recs = self.keys.entry(rec.id.key).or_default();
         let at = recs.partition_point(|r| order_cmp(r, &rec).is_lt());
         recs.insert(at, rec);
         self.expire_at(expiry_ms, id);
@@ -242,7 +244,6 @@ impl ItemTable for SoftTable {
         let old = recs.remove(at);
         if recs.is_empty() {
             self.keys.remove(&rec.id.key);
-            self.ring.remove(&rec.id.key);
         }
         self.changes
             .push((ItemKind::Values, Entry::of_item(&old.id), None));
@@ -371,7 +372,7 @@ mod tests {
         assert_eq!(t.counts().0, 1);
         assert_eq!(t.purge(T0 + 5_000).unwrap().values, 1);
         assert_eq!(t.counts().0, 0);
-        assert!(t.expiry.is_empty() && t.keys.is_empty() && t.ring.is_empty());
+        assert!(t.expiry.is_empty() && t.keys.is_empty());
     }
 
     #[test]
