@@ -329,7 +329,18 @@ fn start_sip(
     sip.proxy.rng_seed = runtime::os_random().map_err(|e| StartError::Random(e.to_string()))?;
     let location = DhtLocation::new(node.clone());
     tokio::spawn(advertise_sip(location.clone(), local));
-    let (handle, _thread) = sip_runtime::spawn_on_own_thread(sip, sockets, Arc::new(location))?;
+    // With cores to spare (the default: a worker per core) the proxy gets a thread of its own
+    // and runs beside the DHT: under load each keeps a core busy. A node held to one thread
+    // keeps it on that thread, where a location request and its answer need no cross-thread
+    // wakeup (measured: a DHT lookup seen from the proxy 100–160 µs on one thread, 140–200 µs
+    // across two on the 2-core machine).
+    let location = Arc::new(location);
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    let handle = if workers >= 2 {
+        sip_runtime::spawn_on_own_thread(sip, sockets, location)?.0
+    } else {
+        sip_runtime::spawn(sip, sockets, location).0
+    };
     Ok(handle)
 }
 
