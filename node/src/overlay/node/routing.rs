@@ -188,19 +188,9 @@ impl Node {
         to: NodeInfo,
         payload: Vec<u8>,
     ) -> Result<u64, SendError> {
-        if payload.len() > MAX_DIRECT_PAYLOAD {
-            return Err(SendError::TooLarge {
-                max: MAX_DIRECT_PAYLOAD,
-            });
-        }
-        if to.id == self.me.id {
-            self.events.push_back(Event::Direct {
-                from: self.me,
-                verified: true,
-                payload,
-            });
+        let Some(payload) = self.outgoing_payload(to, payload)? else {
             return Ok(0);
-        }
+        };
         Ok(self.send_reliable(now, to, Reliable::Direct(payload), Vec::new()))
     }
 
@@ -211,6 +201,19 @@ impl Node {
     /// # Errors
     /// [`SendError::TooLarge`] over [`MAX_DIRECT_PAYLOAD`] bytes.
     pub fn send_datagram(&mut self, to: NodeInfo, payload: Vec<u8>) -> Result<(), SendError> {
+        if let Some(payload) = self.outgoing_payload(to, payload)? {
+            self.send(to.addr, Body::Datagram(payload));
+        }
+        Ok(())
+    }
+
+    /// Checks a direct payload's size and delivers one addressed to this node at once
+    /// (`None`); any other comes back to be sent.
+    fn outgoing_payload(
+        &mut self,
+        to: NodeInfo,
+        payload: Vec<u8>,
+    ) -> Result<Option<Vec<u8>>, SendError> {
         if payload.len() > MAX_DIRECT_PAYLOAD {
             return Err(SendError::TooLarge {
                 max: MAX_DIRECT_PAYLOAD,
@@ -222,10 +225,9 @@ impl Node {
                 verified: true,
                 payload,
             });
-        } else {
-            self.send(to.addr, Body::Datagram(payload));
+            return Ok(None);
         }
-        Ok(())
+        Ok(Some(payload))
     }
 
     /// True the first time a lookup reaches this root (a rerouted copy may arrive twice).

@@ -103,6 +103,18 @@ fn two_nodes_join_and_route_to_the_closer() {
     assert_eq!(route.path, vec![pair.nodes[0].id(), b]);
 }
 
+/// The first direct payload `node` delivered: (sender, verified, payload).
+fn first_direct(node: &mut Node) -> Option<(NodeId, bool, Vec<u8>)> {
+    std::iter::from_fn(|| node.poll_event()).find_map(|e| match e {
+        Event::Direct {
+            from,
+            verified,
+            payload,
+        } => Some((from.id, verified, payload)),
+        _ => None,
+    })
+}
+
 #[test]
 fn application_payloads_reach_the_root_and_come_back_direct() {
     let mut pair = Pair::joined();
@@ -131,14 +143,7 @@ fn application_payloads_reach_the_root_and_come_back_direct() {
         .send_direct(now, delivered.1, b"here".to_vec())
         .unwrap();
     pair.drive(Duration::from_millis(10));
-    let back = std::iter::from_fn(|| pair.nodes[0].poll_event()).find_map(|e| match e {
-        Event::Direct {
-            from,
-            verified,
-            payload,
-        } => Some((from.id, verified, payload)),
-        _ => None,
-    });
+    let back = first_direct(&mut pair.nodes[0]);
     assert_eq!(back, Some((b, true, b"here".to_vec())));
     let too_big = vec![0; super::super::wire::MAX_DIRECT_PAYLOAD + 1];
     assert!(
@@ -152,14 +157,7 @@ fn application_payloads_reach_the_root_and_come_back_direct() {
         .send_datagram(delivered.1, b"copy".to_vec())
         .unwrap();
     pair.drive(Duration::from_millis(10));
-    let copy = std::iter::from_fn(|| pair.nodes[0].poll_event()).find_map(|e| match e {
-        Event::Direct {
-            from,
-            verified,
-            payload,
-        } => Some((from.id, verified, payload)),
-        _ => None,
-    });
+    let copy = first_direct(&mut pair.nodes[0]);
     assert_eq!(copy, Some((b, true, b"copy".to_vec())));
     assert!(pair.nodes[1].inflight.is_empty(), "nothing awaits an ack");
     assert!(pair.nodes[1].send_datagram(delivered.1, too_big).is_err());
