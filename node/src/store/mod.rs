@@ -481,8 +481,9 @@ impl Store {
         })?;
         let durable = out.len();
         {
-            // The writer lock keeps a soft write from landing between the table and the index
-            // while the two are read together (index first, as writers take them).
+            // The writer lock keeps a soft write from landing between the table and its index
+            // while both are read. Nobody holds the soft table while waiting for the index, so
+            // taking the index first cannot deadlock.
             let _writer = self
                 .writer
                 .lock()
