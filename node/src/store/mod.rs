@@ -204,6 +204,14 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The writers' lock: held by every write, durable or soft, and by readers that need the
+    /// soft table and the index to agree (a poisoned lock is taken over: it guards no data).
+    fn writer(&self) -> MutexGuard<'_, ()> {
+        self.writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Runs `f` on the item table of `class`: in one durable transaction, or on the soft table.
     fn write_in<R>(
         &self,
@@ -213,10 +221,7 @@ impl Store {
         match class {
             StorageClass::Durable => self.write(|t| f(t)),
             StorageClass::Soft => {
-                let _writer = self
-                    .writer
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let _writer = self.writer();
                 let mut soft = self.soft();
                 let out = f(&mut *soft);
                 let changes = soft.take_changes();
@@ -278,10 +283,7 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Tables<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let _writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _writer = self.writer();
         let txn = self.db.begin_write()?;
         let (out, changes, key_deltas) = {
             let mut tables = Tables::open(&txn)?;
@@ -484,10 +486,7 @@ impl Store {
             // The writer lock keeps a soft write from landing between the table and its index
             // while both are read. Nobody holds the soft table while waiting for the index, so
             // taking the index first cannot deadlock.
-            let _writer = self
-                .writer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _writer = self.writer();
             let index = self.indexes();
             self.soft().scan(&index.values, now_ms, range, after, |r| {
                 out.push(r);

@@ -20,10 +20,11 @@ use super::error::StoreError;
 use super::limits::StoreLimits;
 use super::purge::PurgeCounts;
 use super::quota::Occupancy;
+use super::read::OrderBounds;
 use super::record::{DhtKey, ItemId, Record, StorageClass, cmp_hash, hash_at};
 use super::ring::KeyRange;
 use super::rules::ItemTable;
-use super::tables::{ORDER_LEN, order_key};
+use super::tables::order_key;
 
 /// The soft table may hold this fraction of the store's capacity: it lives in RAM, where an
 /// item (record, B-tree entries, index entry) costs about three times its charged bytes.
@@ -76,28 +77,21 @@ impl SoftTable {
 
     /// The values within `range` of order keys (start bound, last key included), in `get`
     /// order: one key's values after a placemark (the page filler skips expired ones).
-    pub(crate) fn values_after(
-        &self,
-        range: (Bound<[u8; ORDER_LEN]>, [u8; ORDER_LEN]),
-    ) -> impl Iterator<Item = &Record> {
+    pub(crate) fn values_after(&self, range: OrderBounds) -> impl Iterator<Item = &Record> {
         let (start, end) = range;
         let key = DhtKey(hash_at(&end, 0));
-        self.keys
-            .get(&key)
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .filter(move |r| {
-                if r.is_tombstone() {
-                    return false;
-                }
-                let k = order_key(r);
-                let after_start = match &start {
-                    Bound::Included(s) => k >= *s,
-                    Bound::Excluded(s) => k > *s,
-                    Bound::Unbounded => true,
-                };
-                after_start && k <= end
-            })
+        self.records_of(key).filter(move |r| {
+            if r.is_tombstone() {
+                return false;
+            }
+            let k = order_key(r);
+            let after_start = match &start {
+                Bound::Included(s) => k >= *s,
+                Bound::Excluded(s) => k > *s,
+                Bound::Unbounded => true,
+            };
+            after_start && k <= end
+        })
     }
 
     /// The live records on `range` in ring order from its start (by identity within a key),
