@@ -32,6 +32,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use super::prefix_map::PrefixMap;
 use super::record::{DhtKey, HASH_LEN, Hash, ItemId, be_u64};
 use super::ring::KeyRange;
 
@@ -351,10 +352,12 @@ fn summary_hash(e: &Entry, meta: u64) -> u64 {
 }
 
 /// The in-memory summary of one kind of stored item: entry → `meta` word, for every item in
-/// the tables (expired ones too, until purged; reads filter them), plus cached digests.
+/// the tables (expired ones too, until purged; reads filter them), plus cached digests. The
+/// map is split by key prefix into small B-trees ([`PrefixMap`]): every write on every replica
+/// updates it, and one B-tree of a million entries cost a cache miss per level of 6–7.
 #[derive(Debug, Default)]
 pub struct SummaryIndex {
-    map: BTreeMap<Entry, u64>,
+    map: PrefixMap,
     caches: Vec<Cache>,
     uses: u64,
 }
@@ -398,22 +401,21 @@ impl SummaryIndex {
     /// The `meta` word of `entry`, if held and live at `now_ms`.
     #[must_use]
     pub fn get(&self, now_ms: u64, entry: &Entry) -> Option<u64> {
-        self.map.get(entry).copied().filter(|m| live(*m, now_ms))
+        self.map.get(entry).filter(|m| live(*m, now_ms))
     }
 
     /// Calls `f` for every item on `arc` in ring order from its start (expired ones too).
-    fn visit(map: &BTreeMap<Entry, u64>, arc: KeyRange, mut f: impl FnMut(&Entry, u64)) {
+    fn visit(map: &PrefixMap, arc: KeyRange, mut f: impl FnMut(&Entry, u64)) {
         for (lo, hi) in arc.segments() {
             let lower = Bound::Included(Entry::new(lo, 0));
             let upper = hi.map_or(Bound::Unbounded, |h| Bound::Excluded(Entry::new(h, 0)));
-            for (e, m) in map.range((lower, upper)) {
-                f(e, *m);
-            }
+            map.range(lower, upper).for_each(|(e, m)| f(e, m));
         }
     }
 
     /// The distinct keys of the items between `lower` and `upper`, in key order (expired
-    /// items not purged yet included).
+    /// items not purged yet included); bounds that admit no key (the lower above the upper)
+    /// give none.
     pub(crate) fn keys_in(
         &self,
         lower: Bound<DhtKey>,
@@ -430,11 +432,13 @@ impl SummaryIndex {
             Bound::Excluded(k) => Bound::Excluded(Entry::new(k, 0)),
             Bound::Unbounded => Bound::Unbounded,
         };
-        let mut last = None;
+        // The previous entry is kept by reference: a copy of its key kept in the closure cost
+        // a stalled reload from the stack per key.
+        let mut last: Option<&Entry> = None;
         self.map
-            .range((lower, upper))
+            .range(lower, upper)
+            .filter(move |&(e, _)| last.replace(e).is_none_or(|l| l.key != e.key))
             .map(|(e, _)| e.key)
-            .filter(move |k| last.replace(*k) != Some(*k))
     }
 
     /// The live summaries on `arc`, in ring order from its start.
@@ -513,7 +517,7 @@ impl SummaryIndex {
 }
 
 /// A bucket's digest from scratch.
-fn compute(map: &BTreeMap<Entry, u64>, now_ms: u64, arc: Option<KeyRange>) -> Cell {
+fn compute(map: &PrefixMap, now_ms: u64, arc: Option<KeyRange>) -> Cell {
     let mut cell = Cell {
         count: 0,
         hash: 0,
@@ -565,6 +569,7 @@ pub fn diff(local: &[Summary], remote: &[Summary]) -> SummaryDiff {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::ops::RangeBounds;
 
     fn k(b: u8) -> DhtKey {
         DhtKey([b; HASH_LEN])
@@ -737,6 +742,119 @@ mod tests {
         assert!(!Entry::of_item(&id(3, 4)).matches(&id(3, 5)));
     }
 
+    /// A key whose first two bytes are `hi` (which choose its bucket in the index) and whose
+    /// last byte is `lo`.
+    fn kk(hi: u16, lo: u8) -> DhtKey {
+        let mut b = [0u8; HASH_LEN];
+        b[..2].copy_from_slice(&hi.to_be_bytes());
+        b[HASH_LEN - 1] = lo;
+        DhtKey(b)
+    }
+
+    #[test]
+    fn an_empty_index_answers_nothing() {
+        let mut idx = SummaryIndex::default();
+        assert!(idx.is_empty());
+        assert_eq!(idx.get(0, &e(1, 1)), None);
+        assert!(idx.summaries(0, KeyRange::FULL).is_empty());
+        assert!(idx.summaries(0, KeyRange::new(k(200), k(10))).is_empty());
+        assert_eq!(idx.keys_in(Bound::Unbounded, Bound::Unbounded).count(), 0);
+        assert!(idx.digest(0, Layout::new(KeyRange::FULL, 14)).is_empty());
+        idx.set(e(1, 1), None);
+        assert_eq!(idx.len(), 0);
+    }
+
+    #[test]
+    fn arcs_and_bounds_across_prefix_boundaries() {
+        use Bound::{Excluded, Included, Unbounded};
+        let mut idx = SummaryIndex::default();
+        // The ends of the key space, neighbouring prefixes (0x0003.. and 0x0004.. are in two
+        // buckets once the index splits by 14 bits) and a key holding many fingerprints at the
+        // start of the upper half (the first split), enough entries to split the index.
+        let keys = [
+            DhtKey::MIN,
+            kk(0x0003, 0xff),
+            kk(0x0004, 0),
+            kk(0x0004, 1),
+            kk(0x8000, 5),
+            kk(0xfffb, 0xff),
+            kk(0xfffc, 0),
+            DhtKey::MAX,
+        ];
+        for key in keys {
+            idx.set(Entry::new(key, 0), Some(meta(1_000, false)));
+        }
+        for fp in 1..=1_000 {
+            idx.set(
+                Entry::new(kk(0x8000, 5), fp),
+                Some(meta(1_000, fp % 2 == 0)),
+            );
+        }
+        assert_eq!(idx.len(), keys.len() + 1_000);
+        let listed = |lo, hi| -> Vec<DhtKey> { idx.keys_in(lo, hi).collect() };
+        assert_eq!(listed(Unbounded, Unbounded), keys);
+        assert_eq!(
+            listed(Excluded(DhtKey::MIN), Excluded(DhtKey::MAX)),
+            keys[1..7]
+        );
+        assert_eq!(
+            listed(Included(kk(0x0003, 0xff)), Excluded(kk(0x0004, 1))),
+            keys[1..3]
+        );
+        assert_eq!(
+            listed(Excluded(kk(0x0003, 0xff)), Included(kk(0x0004, 1))),
+            keys[2..4]
+        );
+        assert_eq!(
+            listed(Included(kk(0x8000, 5)), Included(kk(0x8000, 5))),
+            keys[4..5]
+        );
+        assert_eq!(listed(Excluded(kk(0x8000, 5)), Unbounded), keys[5..]);
+        assert_eq!(listed(Unbounded, Excluded(kk(0x8000, 5))), keys[..4]);
+        assert!(listed(Excluded(DhtKey::MAX), Unbounded).is_empty());
+        assert!(listed(Unbounded, Excluded(DhtKey::MIN)).is_empty());
+        // Arcs starting and ending inside a bucket, and wrapping past 0.
+        let on = |from, to| -> Vec<DhtKey> {
+            let mut ks: Vec<DhtKey> = idx
+                .summaries(0, KeyRange::new(from, to))
+                .iter()
+                .map(|s| s.entry.key)
+                .collect();
+            ks.dedup();
+            ks
+        };
+        assert_eq!(
+            on(kk(0xfffb, 0xff), kk(0x0004, 1)),
+            [keys[5], keys[6], keys[7], keys[0], keys[1], keys[2]]
+        );
+        assert_eq!(on(DhtKey::MAX, DhtKey::MIN), [DhtKey::MAX]);
+        assert_eq!(
+            on(kk(0x0004, 1), kk(0x0004, 1)),
+            [&keys[3..], &keys[..3]].concat()
+        );
+        assert_eq!(on(kk(0x0004, 1), kk(0x8000, 6)), keys[3..5]);
+        assert_eq!(
+            idx.summaries(0, KeyRange::single(kk(0x8000, 5))).len(),
+            1_001
+        );
+        let full = idx.digest(0, Layout::new(KeyRange::FULL, 14));
+        assert_eq!(full.iter().map(|d| d.count).sum::<u32>(), 1_008);
+        // Removing the many fingerprints leaves the key's first entry.
+        for fp in 1..=1_000 {
+            idx.set(Entry::new(kk(0x8000, 5), fp), None);
+        }
+        assert_eq!(idx.summaries(0, KeyRange::single(kk(0x8000, 5))).len(), 1);
+    }
+
+    /// Keys clustered around prefix boundaries, the middle and both ends of the key space.
+    fn arb_key() -> impl Strategy<Value = DhtKey> {
+        (
+            prop_oneof![0u16..12, 0x7ffcu16..0x8004, 0xfff4u16..=0xffff],
+            prop_oneof![Just(0u8), Just(0xff), any::<u8>()],
+        )
+            .prop_map(|(hi, lo)| kk(hi, lo))
+    }
+
     proptest! {
         /// Cached, incrementally invalidated digests equal digests computed from scratch,
         /// through inserts, extensions, tombstones, deletions and time passing.
@@ -775,6 +893,58 @@ mod tests {
                 }
             }
             prop_assert_eq!(idx.digest(now, layout), scratch(&model, now, layout));
+        }
+    }
+
+    proptest! {
+        /// Arcs (wrapping or not, whole ring when `from == to`) and key bounds list what a
+        /// plain ordered map filtered by them holds, in ring order from the arc's start.
+        #[test]
+        fn arcs_and_key_bounds_match_a_plain_map(
+            ops in proptest::collection::vec((arb_key(), 0u64..3, any::<bool>()), 1..150),
+            arcs in proptest::collection::vec((arb_key(), arb_key()), 1..8),
+            bounds in proptest::collection::vec((arb_key(), arb_key(), 0u8..3, 0u8..3), 1..8),
+        ) {
+            let mut idx = SummaryIndex::default();
+            let mut model: BTreeMap<Entry, u64> = BTreeMap::new();
+            for (key, fp, remove) in ops {
+                let en = Entry::new(key, fp);
+                if remove {
+                    idx.set(en, None);
+                    model.remove(&en);
+                } else {
+                    idx.set(en, Some(meta(10 + fp, false)));
+                    model.insert(en, meta(10 + fp, false));
+                }
+            }
+            prop_assert_eq!(idx.len(), model.len());
+            let now = 11;
+            for (from, to) in arcs {
+                let arc = KeyRange::new(from, to);
+                let mut want: Vec<Summary> = model
+                    .iter()
+                    .filter(|(en, m)| arc.contains(en.key) && live(**m, now))
+                    .map(|(en, m)| Summary { entry: *en, meta: *m })
+                    .collect();
+                want.sort_by(|a, b| ring_cmp(from, &a.entry, &b.entry));
+                prop_assert_eq!(idx.summaries(now, arc), want);
+            }
+            let bound = |key, kind| match kind {
+                0 => Bound::Included(key),
+                1 => Bound::Excluded(key),
+                _ => Bound::Unbounded,
+            };
+            for (lo, hi, lk, hk) in bounds {
+                let (lower, upper) = (bound(lo, lk), bound(hi, hk));
+                let mut want: Vec<DhtKey> = model
+                    .keys()
+                    .map(|en| en.key)
+                    .filter(|key| (lower, upper).contains(key))
+                    .collect();
+                want.dedup();
+                let got: Vec<DhtKey> = idx.keys_in(lower, upper).collect();
+                prop_assert_eq!(got, want);
+            }
         }
     }
 

@@ -38,6 +38,7 @@ pub mod digest;
 mod error;
 mod limits;
 mod ops;
+mod prefix_map;
 mod purge;
 pub mod quota;
 mod read;
