@@ -87,7 +87,13 @@ pub struct Metrics {
 impl Metrics {
     /// Counts a received request.
     pub(crate) fn request(&mut self, method: &Method) {
-        *self.requests.entry(method.as_str().to_owned()).or_default() += 1;
+        // Looked up first: the name is copied only the first time a method is seen.
+        match self.requests.get_mut(method.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                self.requests.insert(method.as_str().to_owned(), 1);
+            }
+        }
     }
 
     /// Counts a response received from downstream.
