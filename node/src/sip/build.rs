@@ -32,13 +32,14 @@ fn response_from_headers(
     reason: &str,
     to_tag: Option<&str>,
 ) -> Response {
+    // Copies share the request's text and parses: no allocation, no parse of To again.
     let mut headers = Headers::with_capacity(8);
-    for via in src.get_all(name::VIA) {
-        headers.push(HeaderName::from_static(name::VIA), via);
+    for via in src.entries(name::VIA) {
+        headers.push_copy(HeaderName::from_static(name::VIA), via);
     }
     for h in [name::FROM, name::TO, name::CALL_ID, name::CSEQ] {
-        if let Some(v) = src.get(h) {
-            headers.push(HeaderName::from_static(h), v);
+        if let Some(v) = src.entries(h).next() {
+            headers.push_copy(HeaderName::from_static(h), v);
         }
     }
     if let (Some(tag), true) = (to_tag, status > 100) {

@@ -6,9 +6,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use smol_str::{SmolStr, StrExt, format_smolstr};
+
 use super::error::ParseError;
 use super::params::Params;
-use super::text::{find_outside_quotes, is_token, is_token_char, parse_digits};
+use super::text::{
+    find_byte, find_outside_quotes, is_token, is_token_char, parse_digits, split_once_byte,
+};
 use super::uri::{Uri, parse_hostport};
 
 /// Canonical spellings of the headers the core uses.
@@ -48,17 +52,17 @@ pub mod name {
 }
 
 /// Compact forms (RFC 3261 §7.3.3) and their full names.
-const COMPACT: [(char, &str); 10] = [
-    ('v', name::VIA),
-    ('f', name::FROM),
-    ('t', name::TO),
-    ('i', name::CALL_ID),
-    ('m', name::CONTACT),
-    ('l', name::CONTENT_LENGTH),
-    ('c', name::CONTENT_TYPE),
-    ('k', name::SUPPORTED),
-    ('s', name::SUBJECT),
-    ('e', name::CONTENT_ENCODING),
+const COMPACT: [(u8, &str); 10] = [
+    (b'v', name::VIA),
+    (b'f', name::FROM),
+    (b't', name::TO),
+    (b'i', name::CALL_ID),
+    (b'm', name::CONTACT),
+    (b'l', name::CONTENT_LENGTH),
+    (b'c', name::CONTENT_TYPE),
+    (b'k', name::SUPPORTED),
+    (b's', name::SUBJECT),
+    (b'e', name::CONTENT_ENCODING),
 ];
 
 /// Full names we spell canonically when they arrive in another case.
@@ -88,8 +92,16 @@ pub(crate) const LIST_HEADERS: [&str; 4] =
 
 /// A header name: compact forms expanded, known names in canonical case, compared
 /// case-insensitively (RFC 3261 §7.3.1).
-#[derive(Debug, Clone, Eq)]
-pub struct HeaderName(Cow<'static, str>);
+#[derive(Clone)]
+pub struct HeaderName(Repr);
+
+/// A constant (a known name, or one the proxy writes), or a name read from the wire, kept
+/// inline up to 23 bytes (`User-Agent`) rather than allocated.
+#[derive(Clone)]
+enum Repr {
+    Static(&'static str),
+    Other(SmolStr),
+}
 
 impl HeaderName {
     /// Validates and canonicalises a name as read from the wire.
@@ -97,44 +109,60 @@ impl HeaderName {
         if !is_token(raw) {
             return Err(ParseError::BadHeaderLine);
         }
-        let mut chars = raw.chars();
-        if let (Some(c), None) = (chars.next(), chars.next()) {
+        if let [c] = raw.as_bytes() {
             let lower = c.to_ascii_lowercase();
             if let Some((_, full)) = COMPACT.iter().find(|(k, _)| *k == lower) {
-                return Ok(Self(Cow::Borrowed(full)));
+                return Ok(Self::from_static(full));
             }
         }
-        Ok(KNOWN
-            .iter()
-            .find(|k| k.eq_ignore_ascii_case(raw))
-            .map_or_else(
-                || Self(Cow::Owned(raw.to_owned())),
-                |k| Self(Cow::Borrowed(k)),
-            ))
+        Ok(KNOWN.iter().find(|k| eq_name(k, raw)).map_or_else(
+            || Self(Repr::Other(SmolStr::new(raw))),
+            |k| Self::from_static(k),
+        ))
     }
 
     /// A name from a constant, e.g. [`name::VIA`].
     #[must_use]
     pub const fn from_static(name: &'static str) -> Self {
-        Self(Cow::Borrowed(name))
+        Self(Repr::Static(name))
     }
 
     /// The canonical spelling.
     #[must_use]
+    #[inline]
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Static(s) => s,
+            Repr::Other(s) => s,
+        }
     }
 
     /// Case-insensitive comparison with a name.
     #[must_use]
+    #[inline]
     pub fn is(&self, other: &str) -> bool {
-        self.0.eq_ignore_ascii_case(other)
+        eq_name(self.as_str(), other)
     }
+}
+
+/// Case-insensitive equality with the length compared first, inline: most names a lookup
+/// meets differ in length.
+#[inline]
+fn eq_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.eq_ignore_ascii_case(b)
 }
 
 impl PartialEq for HeaderName {
     fn eq(&self, other: &Self) -> bool {
-        self.is(&other.0)
+        self.is(other.as_str())
+    }
+}
+
+impl Eq for HeaderName {}
+
+impl fmt::Debug for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HeaderName").field(&self.as_str()).finish()
     }
 }
 
@@ -142,7 +170,7 @@ impl PartialEq for HeaderName {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameAddr {
     /// Display name as written (quoted or tokens), if any.
-    pub display: Option<String>,
+    pub display: Option<SmolStr>,
     /// The address.
     pub uri: Uri,
     /// Header parameters after the address (`tag`, `expires`, `q`, `lr` in Route is a URI param).
@@ -157,11 +185,11 @@ impl NameAddr {
             reason,
         };
         let value = value.trim();
-        match find_outside_quotes(value, '<') {
+        match find_outside_quotes(value, b'<') {
             Some(lt) => {
                 let display = parse_display(value[..lt].trim()).ok_or(bad("bad display name"))?;
                 let inner = &value[lt + 1..];
-                let gt = inner.find('>').ok_or(bad("unclosed <"))?;
+                let gt = find_byte(inner, b'>').ok_or(bad("unclosed <"))?;
                 let uri = Uri::parse(&inner[..gt]).map_err(|_| bad("bad URI"))?;
                 let params = Params::parse_header(&inner[gt + 1..]).ok_or(bad("bad parameters"))?;
                 Ok(Self {
@@ -173,7 +201,7 @@ impl NameAddr {
             None => {
                 // addr-spec form: parameters after ';' belong to the header, and a URI with
                 // '?' or ',' must be bracketed (RFC 3261 §20.10, RFC 4475 §3.1.2.13).
-                let (uri, params) = value.split_at(value.find(';').unwrap_or(value.len()));
+                let (uri, params) = value.split_at(find_byte(value, b';').unwrap_or(value.len()));
                 let uri = uri.trim_end();
                 if uri.contains(['?', ',', '"']) {
                     return Err(bad("addr-spec needs <>"));
@@ -211,17 +239,17 @@ impl NameAddr {
 }
 
 /// Validates a display name: a complete quoted string or tokens separated by whitespace.
-fn parse_display(s: &str) -> Option<Option<String>> {
+fn parse_display(s: &str) -> Option<Option<SmolStr>> {
     if s.is_empty() {
         return Some(None);
     }
     if s.starts_with('"') {
         let end = closing_quote(s)?;
-        return (end == s.len() - 1).then(|| Some(s.to_owned()));
+        return (end == s.len() - 1).then(|| Some(SmolStr::new(s)));
     }
     s.split_whitespace()
         .all(|w| w.chars().all(is_token_char))
-        .then(|| Some(s.to_owned()))
+        .then(|| Some(SmolStr::new(s)))
 }
 
 /// Index of the quote closing the quoted string that starts at index 0.
@@ -248,6 +276,7 @@ impl fmt::Display for NameAddr {
 }
 
 /// A Contact value: an address or the `*` wildcard of a remove-all REGISTER.
+#[allow(clippy::large_enum_variant)] // kept in its header's shared parse; a box would cost an allocation
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Contact {
     /// `Contact: *`.
@@ -273,9 +302,9 @@ pub const MAGIC_COOKIE: &str = "z9hG4bK";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Via {
     /// Transport token as sent (`UDP`, `TCP`, `TLS`, `SCTP`, unknown ones too).
-    pub transport: String,
+    pub transport: SmolStr,
     /// sent-by host.
-    pub host: String,
+    pub host: SmolStr,
     /// sent-by port.
     pub port: Option<u16>,
     /// Via parameters (`branch`, `received`, `rport`, `maddr`).
@@ -289,9 +318,9 @@ impl Via {
             name: name::VIA,
             reason,
         };
-        let (head, params) = value.split_at(value.find(';').unwrap_or(value.len()));
-        let mut parts = head.splitn(3, '/');
-        let (Some(proto), Some(version), Some(rest)) = (parts.next(), parts.next(), parts.next())
+        let (head, params) = value.split_at(find_byte(value, b';').unwrap_or(value.len()));
+        let Some((proto, (version, rest))) =
+            split_once_byte(head, b'/').and_then(|(p, r)| Some((p, split_once_byte(r, b'/')?)))
         else {
             return Err(bad("no protocol"));
         };
@@ -307,8 +336,8 @@ impl Via {
         let (host, port) = parse_hostport(&sent_by).map_err(|_| bad("bad sent-by"))?;
         let params = Params::parse_header(params).ok_or(bad("bad parameters"))?;
         Ok(Self {
-            transport: transport.to_ascii_uppercase(),
-            host,
+            transport: transport.to_ascii_uppercase_smolstr(),
+            host: SmolStr::new(host),
             port,
             params,
         })
@@ -326,12 +355,14 @@ impl Via {
         self.branch().filter(|b| b.starts_with(MAGIC_COOKIE))
     }
 
-    /// `host[:port]` as one string, part of the server transaction key (§17.2.3).
+    /// `host[:port]` as one string, part of the server transaction key (§17.2.3); inline,
+    /// not allocated, up to 23 bytes.
     #[must_use]
-    pub fn sent_by(&self) -> String {
+    pub fn sent_by(&self) -> SmolStr {
+        let host = self.host.to_ascii_lowercase_smolstr();
         match self.port {
-            Some(p) => format!("{}:{p}", self.host.to_ascii_lowercase()),
-            None => self.host.to_ascii_lowercase(),
+            Some(p) => format_smolstr!("{host}:{p}"),
+            None => host,
         }
     }
 }
@@ -351,16 +382,21 @@ impl Via {
     }
 }
 
-/// Joins the words of a sent-by, allowing whitespace only around the colon.
-fn join_sent_by<'a>(words: impl Iterator<Item = &'a str>) -> Option<String> {
-    let mut out = String::new();
-    for w in words {
-        if !out.is_empty() && !out.ends_with(':') && !w.starts_with(':') {
+/// Joins the words of a sent-by, allowing whitespace only around the colon; the usual single
+/// word is borrowed.
+fn join_sent_by<'a>(mut words: impl Iterator<Item = &'a str>) -> Option<Cow<'a, str>> {
+    let first = words.next()?;
+    let Some(second) = words.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut out = first.to_owned();
+    for w in std::iter::once(second).chain(words) {
+        if !out.ends_with(':') && !w.starts_with(':') {
             return None;
         }
         out.push_str(w);
     }
-    (!out.is_empty()).then_some(out)
+    Some(Cow::Owned(out))
 }
 
 impl fmt::Display for Via {
@@ -379,7 +415,7 @@ pub struct CSeq {
     /// Sequence number, below 2^31 (RFC 3261 §8.1.1.5).
     pub seq: u32,
     /// The method, as text so unknown methods compare exactly.
-    pub method: String,
+    pub method: SmolStr,
 }
 
 impl CSeq {
@@ -401,7 +437,7 @@ impl CSeq {
         }
         Ok(Self {
             seq,
-            method: method.to_owned(),
+            method: SmolStr::new(method),
         })
     }
 }

@@ -4,8 +4,16 @@
 //! into types on demand, so unknown headers pass through a proxy unchanged and the common path
 //! parses only what it reads. A parsed value is kept with its text: the checks made when a
 //! message arrives, the transaction layer and the registrar then share one parse per header.
+//!
+//! The values of a received message are ranges of one shared copy of its head rather than a
+//! string each: parsing allocates once for all of them, and a response copying Via, From, To,
+//! Call-ID and CSeq shares them too.
 
 use std::cell::OnceCell;
+use std::fmt;
+use std::io::Write as _;
+use std::ops::Range;
+use std::sync::Arc;
 
 use super::error::ParseError;
 use super::header::{CSeq, Contact, HeaderName, NameAddr, Via, name};
@@ -47,44 +55,50 @@ pub enum Method {
     Other(String),
 }
 
-const METHODS: [(Method, &str); 14] = [
-    (Method::Invite, "INVITE"),
-    (Method::Ack, "ACK"),
-    (Method::Bye, "BYE"),
-    (Method::Cancel, "CANCEL"),
-    (Method::Register, "REGISTER"),
-    (Method::Options, "OPTIONS"),
-    (Method::Message, "MESSAGE"),
-    (Method::Info, "INFO"),
-    (Method::Update, "UPDATE"),
-    (Method::Subscribe, "SUBSCRIBE"),
-    (Method::Notify, "NOTIFY"),
-    (Method::Refer, "REFER"),
-    (Method::Prack, "PRACK"),
-    (Method::Publish, "PUBLISH"),
-];
-
 impl Method {
     /// Parses a method token.
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         if !is_token(s) {
             return Err(ParseError::BadStartLine("bad method"));
         }
-        Ok(METHODS
-            .iter()
-            .find(|(_, n)| *n == s)
-            .map_or_else(|| Method::Other(s.to_owned()), |(m, _)| m.clone()))
+        Ok(match s {
+            "INVITE" => Method::Invite,
+            "ACK" => Method::Ack,
+            "BYE" => Method::Bye,
+            "CANCEL" => Method::Cancel,
+            "REGISTER" => Method::Register,
+            "OPTIONS" => Method::Options,
+            "MESSAGE" => Method::Message,
+            "INFO" => Method::Info,
+            "UPDATE" => Method::Update,
+            "SUBSCRIBE" => Method::Subscribe,
+            "NOTIFY" => Method::Notify,
+            "REFER" => Method::Refer,
+            "PRACK" => Method::Prack,
+            "PUBLISH" => Method::Publish,
+            other => Method::Other(other.to_owned()),
+        })
     }
 
     /// The method as written on the wire.
     #[must_use]
     pub fn as_str(&self) -> &str {
         match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Register => "REGISTER",
+            Method::Options => "OPTIONS",
+            Method::Message => "MESSAGE",
+            Method::Info => "INFO",
+            Method::Update => "UPDATE",
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Notify => "NOTIFY",
+            Method::Refer => "REFER",
+            Method::Prack => "PRACK",
+            Method::Publish => "PUBLISH",
             Method::Other(s) => s,
-            known => METHODS
-                .iter()
-                .find(|(m, _)| m == known)
-                .map_or("", |(_, n)| n),
         }
     }
 }
@@ -94,9 +108,42 @@ impl Method {
 #[derive(Debug, Clone)]
 pub struct Header {
     name: HeaderName,
-    value: String,
+    value: Text,
     /// The value parsed by the first typed read.
-    parsed: OnceCell<Box<Parsed>>,
+    parsed: OnceCell<Arc<Parsed>>,
+}
+
+/// The text of a header value.
+#[derive(Clone)]
+enum Text {
+    /// A range of the head of the message it arrived in, shared by all its values.
+    Shared { head: Arc<str>, range: Range<usize> },
+    /// Text of its own: a value set by the proxy or unfolded from several lines.
+    Owned(String),
+}
+
+impl Text {
+    #[inline]
+    fn as_str(&self) -> &str {
+        match self {
+            // The parser cut the range on character boundaries of this head.
+            Text::Shared { head, range } => head.get(range.clone()).unwrap_or_default(),
+            Text::Owned(s) => s,
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            Text::Owned(s) => s,
+            shared => shared.as_str().to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// A header value parsed into the type its name calls for, or why it could not be.
@@ -110,7 +157,7 @@ enum Parsed {
 
 impl PartialEq for Header {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.value == other.value
+        self.name == other.name && self.value() == other.value()
     }
 }
 
@@ -124,7 +171,7 @@ impl Header {
     fn new(name: HeaderName, value: String) -> Self {
         Self {
             name,
-            value,
+            value: Text::Owned(value),
             parsed: OnceCell::new(),
         }
     }
@@ -137,12 +184,13 @@ impl Header {
 
     /// The value text.
     #[must_use]
+    #[inline]
     pub fn value(&self) -> &str {
-        &self.value
+        self.value.as_str()
     }
 
     fn parsed(&self, parse: impl FnOnce(&str) -> Parsed) -> &Parsed {
-        self.parsed.get_or_init(|| Box::new(parse(&self.value)))
+        self.parsed.get_or_init(|| Arc::new(parse(self.value())))
     }
 
     fn clash(header: &'static str) -> ParseError {
@@ -152,28 +200,28 @@ impl Header {
         }
     }
 
-    fn via(&self) -> Result<&Via, ParseError> {
+    pub(crate) fn via(&self) -> Result<&Via, ParseError> {
         match self.parsed(|v| Parsed::Via(Via::parse(v))) {
             Parsed::Via(r) => r.as_ref().map_err(Clone::clone),
             _ => Err(Self::clash(name::VIA)),
         }
     }
 
-    fn name_addr(&self, header: &'static str) -> Result<&NameAddr, ParseError> {
+    pub(crate) fn name_addr(&self, header: &'static str) -> Result<&NameAddr, ParseError> {
         match self.parsed(|v| Parsed::NameAddr(NameAddr::parse(v, header))) {
             Parsed::NameAddr(r) => r.as_ref().map_err(Clone::clone),
             _ => Err(Self::clash(header)),
         }
     }
 
-    fn contact(&self) -> Result<&Contact, ParseError> {
+    pub(crate) fn contact(&self) -> Result<&Contact, ParseError> {
         match self.parsed(|v| Parsed::Contact(Contact::parse(v))) {
             Parsed::Contact(r) => r.as_ref().map_err(Clone::clone),
             _ => Err(Self::clash(name::CONTACT)),
         }
     }
 
-    fn cseq(&self) -> Result<&CSeq, ParseError> {
+    pub(crate) fn cseq(&self) -> Result<&CSeq, ParseError> {
         match self.parsed(|v| Parsed::CSeq(CSeq::parse(v))) {
             Parsed::CSeq(r) => r.as_ref().map_err(Clone::clone),
             _ => Err(Self::clash(name::CSEQ)),
@@ -209,12 +257,12 @@ impl Headers {
     pub fn list<'a>(&'a self, name: &'a str) -> Option<Vec<&'a str>> {
         let mut out = Vec::new();
         for value in self.get_all(name) {
-            out.extend(
-                split_outside(value, ',')?
-                    .into_iter()
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty()),
-            );
+            for item in split_outside(value, b',') {
+                let item = item.ok()?.trim();
+                if !item.is_empty() {
+                    out.push(item);
+                }
+            }
         }
         Some(out)
     }
@@ -222,6 +270,28 @@ impl Headers {
     /// Appends a header.
     pub fn push(&mut self, name: HeaderName, value: impl Into<String>) {
         self.0.push(Header::new(name, value.into()));
+    }
+
+    /// Appends a header whose value is `range` of a received message's `head`.
+    pub(crate) fn push_shared(&mut self, name: HeaderName, head: &Arc<str>, range: Range<usize>) {
+        self.0.push(Header {
+            name,
+            value: Text::Shared {
+                head: Arc::clone(head),
+                range,
+            },
+            parsed: OnceCell::new(),
+        });
+    }
+
+    /// Appends a copy of another message's header under `name` (the same name), sharing its
+    /// text and its parse.
+    pub(crate) fn push_copy(&mut self, name: HeaderName, header: &Header) {
+        self.0.push(Header {
+            name,
+            value: header.value.clone(),
+            parsed: header.parsed.clone(),
+        });
     }
 
     /// Inserts a header before all others of that name (a proxy's Via, Record-Route).
@@ -245,7 +315,7 @@ impl Headers {
     /// Removes and returns the first value of a header (pop the top Via or Route).
     pub fn remove_first(&mut self, name: &str) -> Option<String> {
         let pos = self.0.iter().position(|h| h.name.is(name))?;
-        Some(self.0.remove(pos).value)
+        Some(self.0.remove(pos).value.into_string())
     }
 
     /// Removes every value of a header.
@@ -292,7 +362,10 @@ impl Headers {
     }
 
     /// Every entry of a header.
-    fn entries<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a Header> + use<'a, 'n> {
+    pub(crate) fn entries<'a, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a Header> + use<'a, 'n> {
         self.0.iter().filter(move |h| h.name.is(name))
     }
 
@@ -304,6 +377,13 @@ impl Headers {
     /// All Via values, top first.
     pub fn vias(&self) -> Result<Vec<&Via>, ParseError> {
         self.entries(name::VIA).map(Header::via).collect()
+    }
+
+    /// How many Via values there are, each parsed: what [`Headers::vias`] checks, without
+    /// collecting them.
+    pub(crate) fn via_count(&self) -> Result<usize, ParseError> {
+        self.entries(name::VIA)
+            .try_fold(0, |n, h| h.via().map(|_| n + 1))
     }
 
     /// The CSeq header.
@@ -330,6 +410,12 @@ impl Headers {
     /// All Contact values.
     pub fn contacts(&self) -> Result<Vec<&Contact>, ParseError> {
         self.entries(name::CONTACT).map(Header::contact).collect()
+    }
+
+    /// Parses every Contact value: what [`Headers::contacts`] checks, without collecting them.
+    pub(crate) fn check_contacts(&self) -> Result<(), ParseError> {
+        self.entries(name::CONTACT)
+            .try_for_each(|h| h.contact().map(drop))
     }
 
     /// Route values, top first (a proxy follows the first one).
@@ -445,27 +531,33 @@ impl Message {
     }
 }
 
-/// Writes start line, headers (with a fresh Content-Length) and body.
-fn serialize(start_line: &str, headers: &Headers, body: &[u8]) -> Vec<u8> {
+/// Writes start line, headers (with a fresh Content-Length) and body into one buffer sized
+/// up front; `start_len` is the start line's length or a guess.
+fn serialize(
+    start_len: usize,
+    start_line: impl FnOnce(&mut Vec<u8>),
+    headers: &Headers,
+    body: &[u8],
+) -> Vec<u8> {
     const CONTENT_LENGTH: &str = "Content-Length: ";
     let fields = || headers.iter().filter(|h| !h.name.is(name::CONTENT_LENGTH));
-    let len = start_line.len()
+    let len = start_len
         + fields()
-            .map(|h| h.name.as_str().len() + h.value.len() + 4)
+            .map(|h| h.name.as_str().len() + h.value().len() + 4)
             .sum::<usize>()
         + CONTENT_LENGTH.len()
         + 24
         + body.len();
     let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(start_line.as_bytes());
+    start_line(&mut out);
     for h in fields() {
         out.extend_from_slice(h.name.as_str().as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(h.value.as_bytes());
+        out.extend_from_slice(h.value().as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(CONTENT_LENGTH.as_bytes());
-    out.extend_from_slice(body.len().to_string().as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body);
     out
@@ -475,8 +567,12 @@ impl Request {
     /// Serialises the request (see [`Message::to_bytes`]).
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
-        let start = format!("{} {} SIP/2.0\r\n", self.method.as_str(), self.uri);
-        serialize(&start, &self.headers, &self.body)
+        let method = self.method.as_str();
+        let start = |out: &mut Vec<u8>| {
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{method} {} SIP/2.0\r\n", self.uri);
+        };
+        serialize(method.len() + 96, start, &self.headers, &self.body)
     }
 }
 
@@ -484,8 +580,14 @@ impl Response {
     /// Serialises the response (see [`Message::to_bytes`]).
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
-        let start = format!("SIP/2.0 {} {}\r\n", self.status, self.reason);
-        serialize(&start, &self.headers, &self.body)
+        let start = |out: &mut Vec<u8>| {
+            out.extend_from_slice(b"SIP/2.0 ");
+            out.extend_from_slice(itoa::Buffer::new().format(self.status).as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(self.reason.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        };
+        serialize(self.reason.len() + 16, start, &self.headers, &self.body)
     }
 
     /// True for 100–199.

@@ -2,13 +2,19 @@
 
 use std::fmt;
 
-use super::text::{is_token, split_outside};
+use smallvec::SmallVec;
+use smol_str::SmolStr;
+
+use super::text::{is_token, split_once_byte, split_outside};
 
 /// An ordered list of parameters; names compare case-insensitively (RFC 3261 §7.3.1).
 ///
-/// Values keep their original text (including quotes) so re-serialising is faithful.
+/// Values keep their original text (including quotes) so re-serialising is faithful. Many
+/// lists have one entry (a From's `tag`, a URI's `transport`, a REGISTER's Via `branch`) of
+/// short text, kept inline: parsing them allocates nothing. Room for two made every URI and
+/// name-addr larger, and the parsers move those by value, which cost more than it saved.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(Vec<(String, Option<String>)>);
+pub struct Params(SmallVec<[(SmolStr, Option<SmolStr>); 1]>);
 
 impl Params {
     /// Parses parameters as they follow a header value: `;a=1 ; b ;c = "x;y"`.
@@ -30,9 +36,10 @@ impl Params {
             return Some(Self::default());
         }
         let rest = s.strip_prefix(';')?;
-        let mut out = Vec::new();
-        for item in split_outside(rest, ';')? {
-            let (name, value) = match item.split_once('=') {
+        let mut out = SmallVec::new();
+        for item in split_outside(rest, b';') {
+            let item = item.ok()?;
+            let (name, value) = match split_once_byte(item, b'=') {
                 Some((n, v)) => (n, Some(v)),
                 None => (item, None),
             };
@@ -43,10 +50,10 @@ impl Params {
             let value = match value.map(|v| if lws { v.trim() } else { v }) {
                 Some("") => return None,
                 Some(v) if !lws && !is_uri_param_text(v) => return None,
-                Some(v) => Some(v.to_owned()),
+                Some(v) => Some(SmolStr::new(v)),
                 None => None,
             };
-            out.push((name.to_owned(), value));
+            out.push((SmolStr::new(name), value));
         }
         Some(Self(out))
     }
@@ -80,7 +87,7 @@ impl Params {
     /// Sets (replacing) a parameter, e.g. `tag` on To or `received` on Via.
     pub fn set(&mut self, name: &str, value: Option<&str>) {
         self.remove(name);
-        self.0.push((name.to_owned(), value.map(str::to_owned)));
+        self.0.push((SmolStr::new(name), value.map(SmolStr::new)));
     }
 
     /// Removes every parameter with this name.
@@ -102,10 +109,11 @@ impl Params {
 
 /// Characters allowed in parameter names and unquoted values (token plus URI param marks).
 fn is_uri_param_text(s: &str) -> bool {
+    // Bytes suffice: no byte of a non-ASCII character is graphic ASCII.
     (is_token(s) || s.starts_with('"'))
         || (!s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_graphic() && !"<>\";,".contains(c)))
+            && s.bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"' | b';' | b',')))
 }
 
 impl fmt::Display for Params {

@@ -5,11 +5,15 @@
 //! [`status_code`](ParseError::status_code) the caller can answer with.
 
 use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::Arc;
+
+use smallvec::SmallVec;
 
 use super::error::ParseError;
 use super::header::{HeaderName, LIST_HEADERS, name};
-use super::message::{Headers, Message, Method, Request, Response};
-use super::text::{parse_digits, split_outside};
+use super::message::{Header, Headers, Message, Method, Request, Response};
+use super::text::{find_byte, parse_digits, split_once_byte, split_outside};
 use super::uri::Uri;
 
 /// Resource limits applied to every message.
@@ -50,15 +54,20 @@ pub fn parse_message_with(buf: &[u8], limits: &Limits) -> Result<Message, ParseE
     }
     let buf = skip_crlf(buf);
     let (head_len, body_start) = find_head_end(buf).ok_or(ParseError::UnterminatedHead)?;
-    let head = String::from_utf8_lossy(&buf[..head_len]);
+    // The one copy of the head that all header values share.
+    let head: Arc<str> = match std::str::from_utf8(&buf[..head_len]) {
+        Ok(text) => Arc::from(text),
+        Err(_) => Arc::from(String::from_utf8_lossy(&buf[..head_len])),
+    };
     let lines = logical_lines(&head, limits.max_headers.saturating_add(1))?;
     let (start, header_lines) = lines
         .split_first()
         .ok_or(ParseError::BadStartLine("empty"))?;
-    let headers = parse_headers(header_lines)?;
+    let headers = parse_headers(&head, header_lines)?;
     let body = body_of(&headers, &buf[body_start..])?;
+    let start = start.text(&head);
     let msg = if start.starts_with("SIP/") {
-        let (status, reason) = parse_status_line(start)?;
+        let (status, reason) = parse_status_line(&start)?;
         Message::Response(Response {
             status,
             reason,
@@ -66,7 +75,7 @@ pub fn parse_message_with(buf: &[u8], limits: &Limits) -> Result<Message, ParseE
             body,
         })
     } else {
-        let (method, uri) = parse_request_line(start)?;
+        let (method, uri) = parse_request_line(&start)?;
         Message::Request(Request {
             method,
             uri,
@@ -89,70 +98,128 @@ fn skip_crlf(buf: &[u8]) -> &[u8] {
 
 /// Finds the empty line: returns (head length, body offset). Bare LF endings are tolerated.
 fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let mut from = 0;
-    while let Some(off) = buf[from..].iter().position(|b| *b == b'\n') {
-        let nl = from + off;
+    for nl in memchr::memchr_iter(b'\n', buf) {
         if buf.get(nl + 1) == Some(&b'\n') {
             return Some((nl, nl + 2));
         }
         if buf.get(nl + 1..nl + 3) == Some(b"\r\n") {
             return Some((nl, nl + 3));
         }
-        from = nl + 1;
     }
     None
 }
 
-/// Splits the head into at most `max_lines` lines, joining folded continuation lines with
-/// one space; more lines are a header flood.
-fn logical_lines(head: &str, max_lines: usize) -> Result<Vec<Cow<'_, str>>, ParseError> {
-    let mut lines: Vec<Cow<'_, str>> = Vec::with_capacity(16);
-    for raw in head.split('\n') {
-        if lines.len() >= max_lines && !raw.starts_with([' ', '\t']) {
+/// One logical line of a head: the range of its physical lines (without the last line end),
+/// of which there are several when continuation lines were folded into it.
+#[derive(Debug, Clone)]
+struct Line {
+    range: Range<usize>,
+    folded: bool,
+}
+
+impl Line {
+    /// The line's text; folded lines are joined with one space, the continuations trimmed,
+    /// which only they are copied for.
+    fn text<'h>(&self, head: &'h str) -> Cow<'h, str> {
+        let raw = head.get(self.range.clone()).unwrap_or_default();
+        if !self.folded {
+            return Cow::Borrowed(raw);
+        }
+        let mut physical = raw.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let mut joined = physical.next().unwrap_or_default().to_owned();
+        for continuation in physical {
+            joined.push(' ');
+            joined.push_str(continuation.trim());
+        }
+        Cow::Owned(joined)
+    }
+}
+
+/// Splits the head into at most `max_lines` logical lines, recognising continuation lines;
+/// more lines are a header flood, found before anything is allocated per header. A typical
+/// head's lines are indexed on the stack.
+fn logical_lines(head: &str, max_lines: usize) -> Result<SmallVec<[Line; 24]>, ParseError> {
+    let mut lines: SmallVec<[Line; 24]> = SmallVec::new();
+    let bytes = head.as_bytes();
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    let mut start = 0;
+    for end in ends {
+        // `start..end` is one physical line without its LF; a CR before the LF is cut too.
+        let range = start..if end > start && bytes.get(end - 1) == Some(&b'\r') {
+            end - 1
+        } else {
+            end
+        };
+        let continued = matches!(bytes.get(start), Some(b' ' | b'\t'));
+        start = end + 1;
+        if lines.len() >= max_lines && !continued {
             return Err(ParseError::TooManyHeaders {
                 limit: max_lines.saturating_sub(1),
             });
         }
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if raw.starts_with([' ', '\t']) {
-            // Folded: only these lines are copied, to join them.
+        if continued {
             let last = lines
                 .last_mut()
-                .ok_or(ParseError::BadStartLine("starts with whitespace"))?
-                .to_mut();
-            last.push(' ');
-            last.push_str(raw.trim());
+                .ok_or(ParseError::BadStartLine("starts with whitespace"))?;
+            last.range.end = range.end;
+            last.folded = true;
         } else {
-            lines.push(Cow::Borrowed(raw));
+            lines.push(Line {
+                range,
+                folded: false,
+            });
         }
     }
     Ok(lines)
 }
 
-/// Parses header lines; list headers become one entry per value.
-fn parse_headers(lines: &[Cow<'_, str>]) -> Result<Headers, ParseError> {
+/// Parses header lines; list headers become one entry per value. Values are ranges of `head`
+/// except those of folded lines, which own their joined text.
+fn parse_headers(head: &Arc<str>, lines: &[Line]) -> Result<Headers, ParseError> {
     let mut headers = Headers::with_capacity(lines.len());
     for line in lines {
-        let (raw_name, value) = line.split_once(':').ok_or(ParseError::BadHeaderLine)?;
-        let name = HeaderName::parse(raw_name.trim_end())?;
-        let value = value.trim();
-        match LIST_HEADERS.iter().find(|l| name.is(l)) {
-            Some(list) => {
-                let bad = ParseError::BadHeader {
-                    name: list,
-                    reason: "bad list",
-                };
-                for item in split_outside(value, ',').ok_or(bad.clone())? {
-                    if item.trim().is_empty() {
-                        return Err(bad);
-                    }
-                    headers.push(name.clone(), item.trim());
-                }
-            }
-            None => headers.push(name, value),
+        match line.text(head) {
+            Cow::Borrowed(text) => parse_field(text, |name, value| {
+                headers.push_shared(name, head, range_in(head, value));
+            })?,
+            Cow::Owned(text) => parse_field(&text, |name, value| headers.push(name, value))?,
         }
     }
     Ok(headers)
+}
+
+/// Parses one `name: value` line, handing each value (one per item of a list header) to
+/// `push`.
+fn parse_field<'t>(
+    line: &'t str,
+    mut push: impl FnMut(HeaderName, &'t str),
+) -> Result<(), ParseError> {
+    let (raw_name, value) = split_once_byte(line, b':').ok_or(ParseError::BadHeaderLine)?;
+    let name = HeaderName::parse(raw_name.trim_end())?;
+    let value = value.trim();
+    match LIST_HEADERS.iter().find(|l| name.is(l)) {
+        Some(list) => {
+            let bad = ParseError::BadHeader {
+                name: list,
+                reason: "bad list",
+            };
+            for item in split_outside(value, b',') {
+                let item = item.map_err(|_| bad.clone())?.trim();
+                if item.is_empty() {
+                    return Err(bad);
+                }
+                push(name.clone(), item);
+            }
+        }
+        None => push(name, value),
+    }
+    Ok(())
+}
+
+/// The range of `part`, a subslice of `whole` (as `trim` and `split` return), within it.
+fn range_in(whole: &str, part: &str) -> Range<usize> {
+    let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+    start..start + part.len()
 }
 
 /// Cuts the body to Content-Length.
@@ -169,8 +236,10 @@ fn body_of(headers: &Headers, rest: &[u8]) -> Result<Vec<u8>, ParseError> {
 
 /// `METHOD SP Request-URI SP SIP/2.0`, single spaces only (RFC 4475 §3.1.2.8–10).
 fn parse_request_line(line: &str) -> Result<(Method, Uri), ParseError> {
-    let parts: Vec<&str> = line.split(' ').collect();
-    let [method, uri, version] = parts[..] else {
+    let three = split_once_byte(line, b' ')
+        .and_then(|(method, rest)| Some((method, split_once_byte(rest, b' ')?)))
+        .filter(|(_, (_, version))| find_byte(version, b' ').is_none());
+    let Some((method, (uri, version))) = three else {
         return Err(ParseError::BadStartLine("expected three elements"));
     };
     let method = Method::parse(method)?;
@@ -205,35 +274,51 @@ fn check_version(v: &str) -> Result<(), ParseError> {
     }
 }
 
+/// Headers a message may have once, in the order their duplicates are reported.
+const SINGLE: [&str; 6] = [
+    name::FROM,
+    name::TO,
+    name::CALL_ID,
+    name::CSEQ,
+    name::MAX_FORWARDS,
+    name::CONTENT_LENGTH,
+];
+
 /// Checks what the transaction layer and proxy rely on: mandatory headers present, parseable
 /// and not duplicated, CSeq method consistent (RFC 4475 §3.1.2.17, §3.3.1, §3.3.8, §3.3.9).
 fn validate(msg: &Message) -> Result<(), ParseError> {
     let h = msg.headers();
-    for single in [
-        name::FROM,
-        name::TO,
-        name::CALL_ID,
-        name::CSEQ,
-        name::MAX_FORWARDS,
-        name::CONTENT_LENGTH,
-    ] {
-        if h.get_all(single).nth(1).is_some() {
-            return Err(ParseError::DuplicateHeader(single));
+    // One pass finds every single header; a lookup by name for each check was a scan of all
+    // headers.
+    let mut first: [Option<&Header>; SINGLE.len()] = [None; SINGLE.len()];
+    let mut duplicated = [false; SINGLE.len()];
+    for header in h.iter() {
+        if let Some(i) = SINGLE.iter().position(|n| header.name().is(n)) {
+            duplicated[i] |= first[i].is_some();
+            first[i].get_or_insert(header);
         }
     }
-    if h.vias()?.is_empty() {
+    if let Some(i) = duplicated.iter().position(|d| *d) {
+        return Err(ParseError::DuplicateHeader(SINGLE[i]));
+    }
+    let [from, to, call_id, cseq, ..] = first;
+    // Each typed read parses and caches the entry; nothing is collected.
+    if h.via_count()? == 0 {
         return Err(ParseError::MissingHeader(name::VIA));
     }
-    h.from()?;
-    h.to()?;
-    if h.call_id()?.is_empty() {
+    from.ok_or(ParseError::MissingHeader(name::FROM))?
+        .name_addr(name::FROM)?;
+    to.ok_or(ParseError::MissingHeader(name::TO))?
+        .name_addr(name::TO)?;
+    let call_id = call_id.ok_or(ParseError::MissingHeader(name::CALL_ID))?;
+    if call_id.value().is_empty() {
         return Err(ParseError::BadHeader {
             name: name::CALL_ID,
             reason: "empty",
         });
     }
-    let cseq = h.cseq()?;
-    h.contacts()?;
+    let cseq = cseq.ok_or(ParseError::MissingHeader(name::CSEQ))?.cseq()?;
+    h.check_contacts()?;
     if let Message::Request(r) = msg {
         if cseq.method != r.method.as_str() {
             return Err(ParseError::CSeqMismatch);
@@ -305,13 +390,17 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Frame {
 
 /// Reads Content-Length (or `l`) from a head without parsing anything else.
 fn stream_content_length(head: &[u8]) -> Result<usize, ParseError> {
-    let head = String::from_utf8_lossy(head);
+    let head = match std::str::from_utf8(head) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(head),
+    };
     let bad = ParseError::BadHeader {
         name: name::CONTENT_LENGTH,
         reason: "not a length",
     };
     let mut found = None;
     for line in logical_lines(&head, usize::MAX)?.iter().skip(1) {
+        let line = line.text(&head);
         let Some((n, v)) = line.split_once(':') else {
             continue;
         };

@@ -4,69 +4,133 @@
 //! quoted strings and inside `<...>`; these helpers skip both so a display name such as
 //! `"Doe, John"` never splits a Contact list.
 
+/// RFC 3261 `token` bytes, as a table: names, methods and parameters of every message are
+/// checked byte by byte.
+const TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < table.len() {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        i += 1;
+    }
+    table
+};
+
 /// RFC 3261 `token` characters: alphanumerics and `-.!%*_+`'~`.
+#[inline]
 pub(crate) fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)
+    c.is_ascii() && TOKEN[c as usize]
 }
 
 /// True when `s` is a non-empty RFC 3261 token.
+#[inline]
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(is_token_char)
+    // Bytes suffice: every byte of a non-ASCII character is outside the table.
+    !s.is_empty() && s.bytes().all(|b| TOKEN[usize::from(b)])
 }
 
-/// Splits `s` on `sep` outside quoted strings and angle brackets.
+/// Byte offset of the first ASCII `b` in `s`.
 ///
-/// Returns `None` for an unterminated quoted string or unbalanced `<`, which callers turn
-/// into a parse error (RFC 4475 §3.1.2.6).
-pub(crate) fn split_outside(s: &str, sep: char) -> Option<Vec<&str>> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut in_quotes = false;
-    let mut escaped = false;
-    let mut angle = false;
-    for (i, c) in s.char_indices() {
-        if in_quotes {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_quotes = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_quotes = true,
-            '<' if !angle => angle = true,
-            '>' if angle => angle = false,
-            c if c == sep && !angle => {
-                parts.push(&s[start..i]);
-                start = i + c.len_utf8();
-            }
-            _ => {}
-        }
-    }
-    if in_quotes || angle {
-        return None;
-    }
-    parts.push(&s[start..]);
-    Some(parts)
+/// A plain byte loop: on the short strings of a header value it is cheaper than
+/// `str::find(char)`, which calls memchr and then compares the match as a slice.
+#[inline]
+pub(crate) fn find_byte(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
 }
 
-/// Byte offset of the first `c` outside quoted strings, if any.
-pub(crate) fn find_outside_quotes(s: &str, c: char) -> Option<usize> {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (i, ch) in s.char_indices() {
-        if in_quotes {
-            match (escaped, ch) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_quotes = false,
+/// `s` split around the first ASCII `b` (see [`find_byte`]).
+#[inline]
+pub(crate) fn split_once_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = find_byte(s, b)?;
+    // An ASCII byte is a character boundary on both sides.
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// An unterminated quoted string or unbalanced `<` met by [`split_outside`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unbalanced;
+
+/// Splits `s` on the ASCII `sep` outside quoted strings and angle brackets, lazily: a header
+/// value is split once per message, and a `Vec` of its parts was an allocation each time.
+///
+/// An unterminated quoted string or unbalanced `<` ends the parts with `Err(Unbalanced)`
+/// instead of the last part, which callers turn into a parse error (RFC 4475 §3.1.2.6).
+/// Scanning bytes is exact: no byte of a multi-byte character is ASCII.
+pub(crate) fn split_outside(s: &str, sep: u8) -> SplitOutside<'_> {
+    SplitOutside {
+        s,
+        sep,
+        start: Some(0),
+    }
+}
+
+/// The iterator of [`split_outside`].
+pub(crate) struct SplitOutside<'a> {
+    s: &'a str,
+    sep: u8,
+    /// Where the next part starts; `None` once the last one was returned.
+    start: Option<usize>,
+}
+
+impl<'a> Iterator for SplitOutside<'a> {
+    type Item = Result<&'a str, Unbalanced>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.start.take()?;
+        let rest = self.s.get(start..)?;
+        // A separator counts only outside quotes and brackets, so each part starts outside.
+        let mut in_quotes = false;
+        let mut escaped = false;
+        let mut angle = false;
+        for (i, b) in rest.bytes().enumerate() {
+            if in_quotes {
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_quotes = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_quotes = true,
+                b'<' if !angle => angle = true,
+                b'>' if angle => angle = false,
+                b if b == self.sep && !angle => {
+                    self.start = Some(start + i + 1);
+                    return rest.get(..i).map(Ok);
+                }
                 _ => {}
             }
-        } else if ch == '"' {
+        }
+        Some(if in_quotes || angle {
+            Err(Unbalanced)
+        } else {
+            Ok(rest)
+        })
+    }
+}
+
+/// Byte offset of the first ASCII `c` outside quoted strings, if any.
+pub(crate) fn find_outside_quotes(s: &str, c: u8) -> Option<usize> {
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for (i, b) in s.bytes().enumerate() {
+        if in_quotes {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_quotes = false,
+                _ => {}
+            }
+        } else if b == b'"' {
             in_quotes = true;
-        } else if ch == c {
+        } else if b == c {
             return Some(i);
         }
     }
@@ -87,10 +151,15 @@ mod tests {
 
     #[test]
     fn split_respects_quotes_and_brackets() {
-        let parts = split_outside(r#""Doe, J" <sip:a@b;x=1,2>, <sip:c@d>"#, ',').unwrap();
-        assert_eq!(parts.len(), 2);
-        assert!(split_outside(r#""open <sip:a@b>"#, ',').is_none());
-        assert!(split_outside("<sip:a@b", ',').is_none());
+        let parts: Vec<_> = split_outside(r#""Doe, J" <sip:a@b;x=1,2>, <sip:c@d>"#, b',').collect();
+        assert_eq!(parts, [Ok(r#""Doe, J" <sip:a@b;x=1,2>"#), Ok(" <sip:c@d>")]);
+        let open: Vec<_> = split_outside(r#"<sip:a@b>, "open <sip:c@d>"#, b',').collect();
+        assert_eq!(open, [Ok("<sip:a@b>"), Err(Unbalanced)]);
+        assert_eq!(
+            split_outside("<sip:a@b", b',').collect::<Vec<_>>(),
+            [Err(Unbalanced)]
+        );
+        assert_eq!(split_outside("", b';').collect::<Vec<_>>(), [Ok("")]);
     }
 
     #[test]

@@ -6,8 +6,11 @@
 
 use std::fmt;
 
+use smol_str::SmolStr;
+
 use super::error::ParseError;
 use super::params::Params;
+use super::text::{find_byte, split_once_byte};
 
 /// A Request-URI or the URI inside a name-addr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,9 +27,9 @@ pub struct SipUri {
     /// `sips:` rather than `sip:`.
     pub secure: bool,
     /// The userinfo (user and optional password), still %-escaped.
-    pub user: Option<String>,
+    pub user: Option<SmolStr>,
     /// Host name, IPv4 address or bracketed IPv6 reference.
-    pub host: String,
+    pub host: SmolStr,
     /// Explicit port, if given.
     pub port: Option<u16>,
     /// URI parameters (`;transport=tcp;lr`).
@@ -38,10 +41,16 @@ pub struct SipUri {
 impl Uri {
     /// Parses a URI; whitespace, `<`, `>` or `"` anywhere make it invalid (RFC 4475 §3.1.2.7/8, §3.1.2.14).
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        if s.is_empty() || s.chars().any(|c| c.is_whitespace() || "<>\"".contains(c)) {
+        // ASCII whitespace is `\t`..=`\r` and space; other Unicode whitespace only needs
+        // looking for in non-ASCII text.
+        let illegal = |b| matches!(b, b'\t'..=b'\r' | b' ' | b'<' | b'>' | b'"');
+        if s.is_empty()
+            || s.bytes().any(illegal)
+            || (!s.is_ascii() && s.chars().any(char::is_whitespace))
+        {
             return Err(ParseError::BadUri("illegal character"));
         }
-        let (scheme, rest) = s.split_once(':').ok_or(ParseError::BadUri("no scheme"))?;
+        let (scheme, rest) = split_once_byte(s, b':').ok_or(ParseError::BadUri("no scheme"))?;
         let mut chars = scheme.chars();
         let valid_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
             && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
@@ -72,16 +81,16 @@ impl SipUri {
     fn parse_rest(secure: bool, rest: &str) -> Result<Self, ParseError> {
         // '@' cannot occur unescaped in user, password, params or headers, so the first one
         // ends the userinfo even when the user part holds ';' or '?' (RFC 4475 §3.1.1.9).
-        let (user, hostpart) = match rest.split_once('@') {
+        let (user, hostpart) = match split_once_byte(rest, b'@') {
             Some(("", _)) => return Err(ParseError::BadUri("empty user")),
-            Some((u, h)) => (Some(u.to_owned()), h),
+            Some((u, h)) => (Some(SmolStr::new(u)), h),
             None => (None, rest),
         };
-        let (before_headers, headers) = match hostpart.split_once('?') {
+        let (before_headers, headers) = match split_once_byte(hostpart, b'?') {
             Some((b, h)) => (b, Some(h.to_owned())),
             None => (hostpart, None),
         };
-        let (hostport, params) = match before_headers.find(';') {
+        let (hostport, params) = match find_byte(before_headers, b';') {
             Some(i) => before_headers.split_at(i),
             None => (before_headers, ""),
         };
@@ -90,7 +99,7 @@ impl SipUri {
         Ok(Self {
             secure,
             user,
-            host,
+            host: SmolStr::new(host),
             port,
             params,
             headers,
@@ -107,15 +116,13 @@ impl SipUri {
 }
 
 /// Splits and validates `host[:port]`, used by URIs and by Via sent-by.
-pub(crate) fn parse_hostport(s: &str) -> Result<(String, Option<u16>), ParseError> {
+pub(crate) fn parse_hostport(s: &str) -> Result<(&str, Option<u16>), ParseError> {
     let (host, port) = if let Some(v6) = s.strip_prefix('[') {
-        let (addr, after) = v6
-            .split_once(']')
-            .ok_or(ParseError::BadUri("unclosed IPv6"))?;
+        let (addr, after) = split_once_byte(v6, b']').ok_or(ParseError::BadUri("unclosed IPv6"))?;
         if addr.is_empty()
             || !addr
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
         {
             return Err(ParseError::BadUri("bad IPv6 reference"));
         }
@@ -128,7 +135,7 @@ pub(crate) fn parse_hostport(s: &str) -> Result<(String, Option<u16>), ParseErro
         };
         (&s[..addr.len() + 2], port)
     } else {
-        match s.split_once(':') {
+        match split_once_byte(s, b':') {
             Some((h, p)) => (h, Some(p)),
             None => (s, None),
         }
@@ -136,8 +143,8 @@ pub(crate) fn parse_hostport(s: &str) -> Result<(String, Option<u16>), ParseErro
     let valid_host = !host.is_empty()
         && (host.starts_with('[')
             || host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)));
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')));
     if !valid_host {
         return Err(ParseError::BadUri("bad host"));
     }
@@ -145,7 +152,7 @@ pub(crate) fn parse_hostport(s: &str) -> Result<(String, Option<u16>), ParseErro
         Some(p) => Some(super::text::parse_digits::<u16>(p).ok_or(ParseError::BadUri("bad port"))?),
         None => None,
     };
-    Ok((host.to_owned(), port))
+    Ok((host, port))
 }
 
 impl fmt::Display for SipUri {

@@ -106,7 +106,7 @@ pub(crate) fn classify(
     };
     if registrar.is_overlay(sip) || is_own(sip, local) {
         let overlay_uri = Uri::Sip(SipUri {
-            host: registrar.domain.clone(),
+            host: registrar.domain.as_str().into(),
             port: None,
             ..sip.clone()
         });

@@ -25,10 +25,14 @@ impl Aor {
             .user_name()
             .filter(|u| !u.is_empty())
             .ok_or(RegisterError::BadAor)?;
-        Ok(Self(format!(
-            "sip:{user}@{}",
-            config.domain.to_ascii_lowercase()
-        )))
+        let mut aor = String::with_capacity(5 + user.len() + config.domain.len());
+        aor.push_str("sip:");
+        aor.push_str(user);
+        aor.push('@');
+        let domain = aor.len();
+        aor.push_str(&config.domain);
+        aor[domain..].make_ascii_lowercase();
+        Ok(Self(aor))
     }
 
     /// The canonical text.
@@ -47,16 +51,25 @@ impl Aor {
 impl RegistrarConfig {
     /// True when the URI's host is the overlay domain or a listed super-node address
     /// (`host` or `host:port`).
+    ///
+    /// Compared in place, without lower-cased copies: this runs for every REGISTER.
     #[must_use]
     pub fn is_overlay(&self, uri: &SipUri) -> bool {
-        let host = uri.host.to_ascii_lowercase();
-        if host == self.domain.to_ascii_lowercase() {
+        let host = uri.host.as_bytes();
+        if host.eq_ignore_ascii_case(self.domain.as_bytes()) {
             return true;
         }
-        let with_port = uri.port.map(|p| format!("{host}:{p}"));
+        let mut port = itoa::Buffer::new();
+        let port = uri.port.map(|p| port.format(p).as_bytes());
         self.super_nodes.iter().any(|n| {
-            let n = n.to_ascii_lowercase();
-            n == host || with_port.as_deref() == Some(n.as_str())
+            let n = n.as_bytes();
+            n.eq_ignore_ascii_case(host)
+                || port.is_some_and(|port| {
+                    n.len() == host.len() + 1 + port.len()
+                        && n[..host.len()].eq_ignore_ascii_case(host)
+                        && n[host.len()] == b':'
+                        && &n[host.len() + 1..] == port
+                })
         })
     }
 }

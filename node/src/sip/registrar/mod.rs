@@ -315,12 +315,21 @@ pub fn register_ok(
         }
     }
     for (contact, remaining, b) in listed {
-        let mut value = format!("<{contact}>;expires={remaining}");
-        if let Some(i) = &b.instance {
-            value.push_str(&format!(";+sip.instance=\"{i}\""));
+        // Written piece by piece into one buffer: `format!` allocated once per piece.
+        let instance = b.instance.as_deref().unwrap_or_default();
+        let mut value = String::with_capacity(contact.len() + instance.len() + 64);
+        value.push('<');
+        value.push_str(contact);
+        value.push_str(">;expires=");
+        value.push_str(itoa::Buffer::new().format(remaining));
+        if b.instance.is_some() {
+            value.push_str(";+sip.instance=\"");
+            value.push_str(instance);
+            value.push('"');
         }
         if let Some(r) = b.reg_id {
-            value.push_str(&format!(";reg-id={r}"));
+            value.push_str(";reg-id=");
+            value.push_str(itoa::Buffer::new().format(r));
         }
         resp.headers
             .push(HeaderName::from_static(name::CONTACT), value);

@@ -1,5 +1,7 @@
 //! Matching messages to transactions (RFC 3261 §17.1.3 and §17.2.3).
 
+use smol_str::SmolStr;
+
 use crate::sip::header::Via;
 use crate::sip::message::{Method, Request, Response};
 
@@ -15,7 +17,7 @@ pub(crate) enum ServerKey {
         /// Top Via branch.
         branch: String,
         /// Top Via sent-by, lowercased.
-        sent_by: String,
+        sent_by: SmolStr,
         /// Transaction method (ACK folded into INVITE).
         method: Method,
     },
