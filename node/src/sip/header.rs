@@ -11,7 +11,7 @@ use smol_str::{SmolStr, StrExt, format_smolstr};
 use super::error::ParseError;
 use super::params::Params;
 use super::text::{
-    find_byte, find_outside_quotes, is_token, is_token_char, parse_digits, split_once_byte,
+    find_byte, find_outside_quotes, is_token, is_token_char, parse_digits, small, split_once_byte,
 };
 use super::uri::{Uri, parse_hostport};
 
@@ -106,19 +106,20 @@ enum Repr {
 impl HeaderName {
     /// Validates and canonicalises a name as read from the wire.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        if !is_token(raw) {
-            return Err(ParseError::BadHeaderLine);
-        }
+        // A known name or compact form is a token: only other names need the check.
         if let [c] = raw.as_bytes() {
             let lower = c.to_ascii_lowercase();
             if let Some((_, full)) = COMPACT.iter().find(|(k, _)| *k == lower) {
                 return Ok(Self::from_static(full));
             }
         }
-        Ok(KNOWN.iter().find(|k| eq_name(k, raw)).map_or_else(
-            || Self(Repr::Other(SmolStr::new(raw))),
-            |k| Self::from_static(k),
-        ))
+        if let Some(known) = KNOWN.iter().find(|k| eq_name(k, raw)) {
+            return Ok(Self::from_static(known));
+        }
+        if !is_token(raw) {
+            return Err(ParseError::BadHeaderLine);
+        }
+        Ok(Self(Repr::Other(small(raw))))
     }
 
     /// A name from a constant, e.g. [`name::VIA`].
@@ -245,11 +246,11 @@ fn parse_display(s: &str) -> Option<Option<SmolStr>> {
     }
     if s.starts_with('"') {
         let end = closing_quote(s)?;
-        return (end == s.len() - 1).then(|| Some(SmolStr::new(s)));
+        return (end == s.len() - 1).then(|| Some(small(s)));
     }
     s.split_whitespace()
         .all(|w| w.chars().all(is_token_char))
-        .then(|| Some(SmolStr::new(s)))
+        .then(|| Some(small(s)))
 }
 
 /// Index of the quote closing the quoted string that starts at index 0.
@@ -337,7 +338,7 @@ impl Via {
         let params = Params::parse_header(params).ok_or(bad("bad parameters"))?;
         Ok(Self {
             transport: transport.to_ascii_uppercase_smolstr(),
-            host: SmolStr::new(host),
+            host: small(host),
             port,
             params,
         })
@@ -437,7 +438,7 @@ impl CSeq {
         }
         Ok(Self {
             seq,
-            method: SmolStr::new(method),
+            method: small(method),
         })
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 
-use super::text::{is_token, split_once_byte, split_outside};
+use super::text::{is_token, small, split_once_byte, split_outside};
 
 /// An ordered list of parameters; names compare case-insensitively (RFC 3261 §7.3.1).
 ///
@@ -50,10 +50,10 @@ impl Params {
             let value = match value.map(|v| if lws { v.trim() } else { v }) {
                 Some("") => return None,
                 Some(v) if !lws && !is_uri_param_text(v) => return None,
-                Some(v) => Some(SmolStr::new(v)),
+                Some(v) => Some(small(v)),
                 None => None,
             };
-            out.push((SmolStr::new(name), value));
+            out.push((small(name), value));
         }
         Some(Self(out))
     }
@@ -87,7 +87,7 @@ impl Params {
     /// Sets (replacing) a parameter, e.g. `tag` on To or `received` on Via.
     pub fn set(&mut self, name: &str, value: Option<&str>) {
         self.remove(name);
-        self.0.push((SmolStr::new(name), value.map(SmolStr::new)));
+        self.0.push((small(name), value.map(small)));
     }
 
     /// Removes every parameter with this name.

@@ -4,6 +4,8 @@
 //! quoted strings and inside `<...>`; these helpers skip both so a display name such as
 //! `"Doe, John"` never splits a Contact list.
 
+use smol_str::SmolStr;
+
 /// RFC 3261 `token` bytes, as a table: names, methods and parameters of every message are
 /// checked byte by byte.
 const TOKEN: [bool; 256] = {
@@ -49,6 +51,17 @@ pub(crate) fn split_once_byte(s: &str, b: u8) -> Option<(&str, &str)> {
     let i = find_byte(s, b)?;
     // An ASCII byte is a character boundary on both sides.
     Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// `s` as a [`SmolStr`], inline up to 23 bytes: what `SmolStr::new` makes, whose inline path is
+/// a call that copies the bytes and reads them back as words (a store-forwarding stall).
+#[inline]
+pub(crate) fn small(s: &str) -> SmolStr {
+    if s.len() <= SmolStr::INLINE_CAP {
+        SmolStr::new_inline(s)
+    } else {
+        SmolStr::new(s)
+    }
 }
 
 /// An unterminated quoted string or unbalanced `<` met by [`split_outside`].

@@ -10,7 +10,7 @@ use smol_str::SmolStr;
 
 use super::error::ParseError;
 use super::params::Params;
-use super::text::{find_byte, split_once_byte};
+use super::text::{find_byte, small, split_once_byte};
 
 /// A Request-URI or the URI inside a name-addr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl SipUri {
         // ends the userinfo even when the user part holds ';' or '?' (RFC 4475 §3.1.1.9).
         let (user, hostpart) = match split_once_byte(rest, b'@') {
             Some(("", _)) => return Err(ParseError::BadUri("empty user")),
-            Some((u, h)) => (Some(SmolStr::new(u)), h),
+            Some((u, h)) => (Some(small(u)), h),
             None => (None, rest),
         };
         let (before_headers, headers) = match split_once_byte(hostpart, b'?') {
@@ -99,7 +99,7 @@ impl SipUri {
         Ok(Self {
             secure,
             user,
-            host: SmolStr::new(host),
+            host: small(host),
             port,
             params,
             headers,
