@@ -203,3 +203,31 @@ fn sip_received_and_rport_stamping() {
         ("192.0.2.1".to_owned(), 5060)
     );
 }
+
+#[test]
+fn sip_header_values_survive_folding_lists_and_bad_utf8() {
+    let mut bytes = simple(
+        "REGISTER",
+        "Contact: <sip:a@192.0.2.1> , \"B, b\" <sip:b@192.0.2.2>\nX-Note: caf\n  au lait\n",
+    )
+    .replace('\n', "\r\n")
+    .into_bytes();
+    let at = bytes.windows(4).position(|w| w == b"caf\r").unwrap() + 3;
+    bytes.insert(at, 0xe9);
+    let Message::Request(mut r) = parse_message(&bytes).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.headers.get("X-Note"), Some("caf\u{fffd} au lait"));
+    assert_eq!(
+        r.headers.get_all(name::CONTACT).collect::<Vec<_>>(),
+        ["<sip:a@192.0.2.1>", "\"B, b\" <sip:b@192.0.2.2>"]
+    );
+    // A response shares the request's values; a removed value keeps its text.
+    let ok = response_for(&r, 200, "OK", Some("t"));
+    assert_eq!(ok.headers.get(name::CALL_ID), r.headers.get(name::CALL_ID));
+    assert_eq!(
+        r.headers.remove_first(name::CONTACT).as_deref(),
+        Some("<sip:a@192.0.2.1>")
+    );
+    assert_eq!(r.headers.contacts().unwrap().len(), 1);
+}
