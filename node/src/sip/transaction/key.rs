@@ -14,8 +14,9 @@ use crate::sip::message::{Method, Request, Response};
 pub(crate) enum ServerKey {
     /// RFC 3261 matching.
     Branch {
-        /// Top Via branch.
-        branch: String,
+        /// Top Via branch (inline up to 23 bytes, as ours and sipp's are: no allocation
+        /// per key or per copy of it).
+        branch: SmolStr,
         /// Top Via sent-by, lowercased.
         sent_by: SmolStr,
         /// Transaction method (ACK folded into INVITE).
@@ -57,7 +58,7 @@ impl ServerKey {
         let via = req.headers.top_via().ok()?;
         if let Some(branch) = via.rfc3261_branch() {
             return Some(Self::Branch {
-                branch: branch.to_owned(),
+                branch: SmolStr::new(branch),
                 sent_by: via.sent_by(),
                 method,
             });
@@ -82,7 +83,8 @@ impl ServerKey {
 /// Identifies a client transaction: top Via branch plus CSeq method (§17.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ClientKey {
-    branch: String,
+    /// Our own branch: 23 bytes, inline.
+    branch: SmolStr,
     method: Method,
 }
 
@@ -101,7 +103,7 @@ impl ClientKey {
     }
 
     fn from_via(via: &Via, method: Method) -> Option<Self> {
-        let branch = via.rfc3261_branch()?.to_owned();
+        let branch = SmolStr::new(via.rfc3261_branch()?);
         Some(Self { branch, method })
     }
 }
