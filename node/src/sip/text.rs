@@ -97,21 +97,13 @@ impl<'a> Iterator for SplitOutside<'a> {
         let start = self.start.take()?;
         let rest = self.s.get(start..)?;
         // A separator counts only outside quotes and brackets, so each part starts outside.
-        let mut in_quotes = false;
-        let mut escaped = false;
+        let mut quotes = Quotes::default();
         let mut angle = false;
         for (i, b) in rest.bytes().enumerate() {
-            if in_quotes {
-                match (escaped, b) {
-                    (true, _) => escaped = false,
-                    (false, b'\\') => escaped = true,
-                    (false, b'"') => in_quotes = false,
-                    _ => {}
-                }
+            if quotes.inside(b) {
                 continue;
             }
             match b {
-                b'"' => in_quotes = true,
                 b'<' if !angle => angle = true,
                 b'>' if angle => angle = false,
                 b if b == self.sep && !angle => {
@@ -121,7 +113,7 @@ impl<'a> Iterator for SplitOutside<'a> {
                 _ => {}
             }
         }
-        Some(if in_quotes || angle {
+        Some(if quotes.open || angle {
             Err(Unbalanced)
         } else {
             Ok(rest)
@@ -131,23 +123,37 @@ impl<'a> Iterator for SplitOutside<'a> {
 
 /// Byte offset of the first ASCII `c` outside quoted strings, if any.
 pub(crate) fn find_outside_quotes(s: &str, c: u8) -> Option<usize> {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (i, b) in s.bytes().enumerate() {
-        if in_quotes {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_quotes = false,
+    let mut quotes = Quotes::default();
+    s.bytes().position(|b| !quotes.inside(b) && b == c)
+}
+
+/// Tracks quoted strings (with backslash escapes) through a byte scan.
+#[derive(Default)]
+struct Quotes {
+    /// Inside a quoted string.
+    open: bool,
+    /// The previous byte was a backslash inside one.
+    escaped: bool,
+}
+
+impl Quotes {
+    /// Feeds the next byte; true when it belongs to a quoted string, its quotes included.
+    fn inside(&mut self, b: u8) -> bool {
+        if self.open {
+            match (self.escaped, b) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.open = false,
                 _ => {}
             }
+            true
         } else if b == b'"' {
-            in_quotes = true;
-        } else if b == c {
-            return Some(i);
+            self.open = true;
+            true
+        } else {
+            false
         }
     }
-    None
 }
 
 /// Parses an unsigned decimal made only of ASCII digits; `None` on anything else or overflow.
