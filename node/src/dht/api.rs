@@ -95,13 +95,16 @@ pub struct UpdateReq {
 }
 
 /// How an [`UpdateReq`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Updated {
     /// The guard held (or there was none) and the writes ended with this status: `Ok` once
     /// every write is on the root and at least one replica, else the first failure.
     Done(Status),
-    /// The key's values no longer match the guard; nothing was written. Read and plan again.
-    Stale,
+    /// The key's values no longer match the guard; nothing was written. Like a failed
+    /// compare-and-swap it brings back what is there: every live value under the key when they
+    /// all fit the root's one-datagram answer, so the writer can plan again without a read;
+    /// `None` when they do not, and the writer must read them.
+    Stale(Option<Vec<Vec<u8>>>),
 }
 
 /// OpenDHT's status codes for put, put_removable and rm.

@@ -114,7 +114,7 @@ impl Dht {
     }
 }
 
-fn to_wire(page: Page<ValueDetails>) -> (Vec<WireValue>, Vec<u8>) {
+pub(super) fn to_wire(page: Page<ValueDetails>) -> (Vec<WireValue>, Vec<u8>) {
     let values = page
         .values
         .into_iter()

@@ -293,8 +293,12 @@ pub enum WriteAnswer {
     Status(u8),
     /// The receiver is not the root; this node is closer to the key.
     Redirect(NodeInfo),
-    /// An update's guard did not match the key's values; nothing was written.
+    /// An update's guard did not match the key's values; nothing was written. Sent when the
+    /// values do not all fit [`WriteAnswer::StaleValues`].
     Stale,
+    /// An update's guard did not match the key's values; nothing was written. These are every
+    /// live value under the key (at most [`MAX_PAGE_VALUES`]), so the writer need not read.
+    StaleValues(Vec<WireValue>),
 }
 
 /// A value in a get reply.
@@ -528,6 +532,10 @@ impl Msg {
                     && v.iter().all(|x| bytes_ok(&x.value))
                     && p.len() <= crate::store::MAX_PLACEMARK_LEN
             }
+            Msg::WriteReply {
+                answer: WriteAnswer::StaleValues(v),
+                ..
+            } => v.len() <= MAX_PAGE_VALUES && v.iter().all(|x| bytes_ok(&x.value)),
             Msg::Write { body, .. } => match body {
                 WriteBody::Put { value, .. } => bytes_ok(value),
                 WriteBody::Rm { secret, .. } => bytes_ok(secret),

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use super::api::{DhtError, Outcome, PutReq, RmReq, Status, UpdateOp, UpdateReq, Updated};
 use super::placement::node_id;
-use super::wire::{Msg, WireChange, WriteAnswer, WriteBody};
+use super::wire::{MAX_PAGE_VALUES, Msg, WireChange, WriteAnswer, WriteBody};
 use super::{Deadline, Dht, ReqId, Sent};
 use crate::overlay::NodeInfo;
 use crate::store::{
@@ -288,15 +288,18 @@ impl Dht {
         let result = match answer {
             WriteAnswer::Redirect(to) => return self.next_attempt(now, req, Some(to)),
             WriteAnswer::Status(code) => Ok(Status::from_code(code)),
-            WriteAnswer::Stale => Err(()),
+            WriteAnswer::Stale => Err(None),
+            WriteAnswer::StaleValues(values) => {
+                Err(Some(values.into_iter().map(|v| v.value).collect()))
+            }
         };
         let Some(Request::Write { body, .. }) = self.writes.requests.remove(&req) else {
             return;
         };
         let outcome = match (result, &body) {
-            (Err(()), WriteBody::Update { .. }) => Outcome::Update(Ok(Updated::Stale)),
+            (Err(values), WriteBody::Update { .. }) => Outcome::Update(Ok(Updated::Stale(values))),
             // Only an update can be stale; a root saying so of a plain write is confused.
-            (Err(()), _) => Outcome::Write(Ok(Status::TryAgain)),
+            (Err(_), _) => Outcome::Write(Ok(Status::TryAgain)),
             (Ok(status), _) => write_outcome(&body, Ok(status)),
         };
         self.finish(req, outcome);
@@ -316,8 +319,13 @@ impl Dht {
         if let Some(guard) = guard
             && let Err(status) = self.check_guard(now, DhtKey(key), guard)
         {
-            let answer = status.map_or(WriteAnswer::Stale, |s| WriteAnswer::Status(s.code()));
-            self.send_direct(origin, &Msg::WriteReply { req, answer }, Sent::Other);
+            match status {
+                Some(s) => {
+                    let answer = WriteAnswer::Status(s.code());
+                    self.send_direct(origin, &Msg::WriteReply { req, answer }, Sent::Other);
+                }
+                None => self.answer_stale(now, origin, req, DhtKey(key)),
+            }
             return;
         }
         if single {
@@ -361,6 +369,26 @@ impl Dht {
             Ok(_) => Err(None),
             Err(_) => Err(Some(Status::TryAgain)),
         }
+    }
+
+    /// Answers a stale update with the key's live values when they all fit one answer, so the
+    /// writer can plan again at once instead of reading them in another round trip (a
+    /// registrar whose cached view of an AOR was evicted pays one extra round trip, not two);
+    /// with more than fit, plain [`WriteAnswer::Stale`] and the writer reads.
+    fn answer_stale(&mut self, now: Instant, origin: NodeInfo, req: u64, key: DhtKey) {
+        let ms = self.unix_ms(now).max(self.writes.staged_ms);
+        let values = match self.store.get_details(ms, key, MAX_PAGE_VALUES, &[]) {
+            Ok(page) if page.placemark.is_empty() => Some(super::get::to_wire(page).0),
+            _ => None,
+        };
+        if let Some(values) = values {
+            let answer = WriteAnswer::StaleValues(values);
+            if let Ok(bytes) = super::wire::encode(&Msg::WriteReply { req, answer }) {
+                return self.send_encoded(origin, bytes, Sent::Other);
+            }
+        }
+        let answer = WriteAnswer::Stale;
+        self.send_direct(origin, &Msg::WriteReply { req, answer }, Sent::Other);
     }
 
     /// A copy from a root: stage it; it is acknowledged after the commit.

@@ -96,8 +96,7 @@ impl LocationService for DhtLocation {
                 .get(req)
                 .await
                 .map_err(|e| DhtError::Failed(e.to_string()))?;
-            // Values are untrusted: anything that is not a binding is skipped.
-            bindings.extend(page.values.iter().filter_map(|v| Binding::decode(v).ok()));
+            bindings.extend(decode_bindings(&page.values));
             if page.placemark.is_empty() {
                 break;
             }
@@ -149,17 +148,28 @@ impl LocationService for DhtLocation {
         };
         match self.node.update(req, Self::client()).await {
             Ok(Updated::Done(Status::Ok)) => Ok(Stored::Applied),
-            Ok(Updated::Stale) => Ok(Stored::Stale),
+            Ok(Updated::Stale(values)) => Ok(Stored::Stale(values.map(|v| decode_bindings(&v)))),
             Ok(Updated::Done(other)) => Err(DhtError::Failed(format!("DHT status {other:?}"))),
             // Too large for one message: a guarded plan is read and made again (and then
             // stored unguarded); an unguarded one goes write by write.
-            Err(CallError::Dht(DhtCallError::Invalid(_))) if expect.is_some() => Ok(Stored::Stale),
+            Err(CallError::Dht(DhtCallError::Invalid(_))) if expect.is_some() => {
+                Ok(Stored::Stale(None))
+            }
             Err(CallError::Dht(DhtCallError::Invalid(_))) => {
                 self.store_each(key, writes).await.map(|()| Stored::Applied)
             }
             Err(e) => Err(DhtError::Failed(e.to_string())),
         }
     }
+}
+
+/// The bindings among stored values. Values are untrusted: anything that is not a binding is
+/// skipped.
+fn decode_bindings(values: &[Vec<u8>]) -> Vec<Binding> {
+    values
+        .iter()
+        .filter_map(|v| Binding::decode(v).ok())
+        .collect()
 }
 
 /// One binding write, encoded.

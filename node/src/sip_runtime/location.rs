@@ -18,7 +18,8 @@
 //!   encoded value (then they touch different DHT items and the order cannot matter). With
 //!   `expect`, apply them only if the live values under the key are exactly the encodings of
 //!   those bindings (the update's guard, [`crate::store::value_set_digest`] of their SHA-1s),
-//!   else change nothing and answer [`Stored::Stale`]:
+//!   else change nothing and answer [`Stored::Stale`], with the live bindings when the
+//!   DHT's answer carried them ([`crate::dht::Updated::Stale`]):
 //!   - `Put { binding, ttl }`: `put_removable(key, value = binding.encode(), hash type
 //!     SHA-1, secret hash = SHA-1(secret), ttl = ttl seconds)`, where the secret is
 //!     [`binding_secret`] of the key and the value;
@@ -143,10 +144,10 @@ impl SharedMemoryLocation {
                     v.sort();
                     v
                 };
-                let live = values(m.get(&key).map_or(&[], Vec::as_slice));
-                let expect = values(&expect);
-                if live != expect {
-                    return Ok(Stored::Stale);
+                let stored = m.get(&key).map_or(&[][..], Vec::as_slice);
+                if values(stored) != values(&expect) {
+                    let live = stored.iter().filter(|b| b.expires_at > now).cloned();
+                    return Ok(Stored::Stale(Some(live.collect())));
                 }
             }
             if !m.contains_key(&key) && m.len() >= MAX_KEYS {
@@ -244,7 +245,11 @@ mod tests {
         // A wrong view changes nothing; the right one, in any order, does.
         let remove_a = vec![BindingOp::Remove(a.clone())];
         let stale = other.store(key, Some(vec![a.clone()]), remove_a.clone());
-        assert_eq!(stale.await.unwrap(), Stored::Stale);
+        // The stale answer brings back what is stored, as the DHT's does.
+        let Stored::Stale(Some(live)) = stale.await.unwrap() else {
+            panic!("a stale answer without the live bindings");
+        };
+        assert_eq!(live.len(), 2);
         assert_eq!(loc.lookup(key).await.unwrap().len(), 2);
         let view = Some(vec![b.clone(), a]);
         assert_eq!(

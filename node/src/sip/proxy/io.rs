@@ -73,7 +73,7 @@ pub enum Output {
     /// `Remove` of the stored value), then answer with [`super::Proxy::handle_store_done`].
     /// With `expect`, apply them only if the live bindings under `key` are still exactly
     /// those (the plan was made on a guess of them); else change nothing and answer
-    /// [`Stored::Stale`].
+    /// [`Stored::Stale`], with the live bindings when the DHT's answer carried them.
     Store {
         /// Quote this id in the answer.
         id: DhtId,
@@ -87,12 +87,14 @@ pub enum Output {
 }
 
 /// How an [`Output::Store`] ended, when the DHT answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
     /// Every change is stored.
     Applied,
-    /// The stored bindings were not those expected; nothing was changed.
-    Stale,
+    /// The stored bindings were not those expected; nothing was changed. With the live
+    /// bindings the DHT sent back in its answer (as a lookup would return them), the proxy
+    /// plans again on those; with `None` it reads them first.
+    Stale(Option<Vec<Binding>>),
 }
 
 /// Why a DHT request failed, as the runtime reports it.

@@ -155,8 +155,8 @@ impl Proxy {
         }
     }
 
-    /// A store answer (or its timeout): 200 listing the bindings, a fresh read when the
-    /// plan's guess proved stale, or 503.
+    /// A store answer (or its timeout): 200 listing the bindings; when the plan's guess proved
+    /// stale, a new plan on the bindings the answer carried (or a fresh read); or 503.
     pub(super) fn store_answered(
         &mut self,
         now: Instant,
@@ -177,13 +177,21 @@ impl Proxy {
         self.metrics.register_store.record(waited);
         match result {
             Ok(Stored::Applied) => {}
-            Ok(Stored::Stale) if guessed => {
+            // The guess was wrong, and the answer says what is stored: that was the read, so
+            // plan again on it now (one round trip saved, on every REGISTER whose AOR's view
+            // this registrar no longer holds).
+            Ok(Stored::Stale(Some(live))) if guessed => {
+                self.metrics.register_stale_views += 1;
+                self.views.forget(&pending.key);
+                return self.plan(now, server, *request, pending.key, waited, Ok(live));
+            }
+            Ok(Stored::Stale(None)) if guessed => {
                 self.metrics.register_stale_views += 1;
                 self.views.forget(&pending.key);
                 return self.read_then_register(now, server, *request, pending.key);
             }
             // Stale without a condition cannot happen; a runtime saying so failed.
-            Ok(Stored::Stale) | Err(_) => {
+            Ok(Stored::Stale(_)) | Err(_) => {
                 self.metrics.dht_failures += 1;
                 return self.respond_unavailable(now, server, &request);
             }

@@ -122,9 +122,9 @@ impl Harness {
                     now.sort_by(order);
                     expect.sort_by(order);
                     if now != expect {
-                        return self
-                            .proxy
-                            .handle_store_done(self.now, id, Ok(Stored::Stale));
+                        // As the DHT does: the stale answer brings back what is stored.
+                        let live = Stored::Stale(Some(now));
+                        return self.proxy.handle_store_done(self.now, id, Ok(live));
                     }
                 }
                 for op in ops {
