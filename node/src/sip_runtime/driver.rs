@@ -12,6 +12,7 @@ use futures_util::{FutureExt as _, StreamExt as _};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
+use super::sender::UdpSender;
 use super::tcp::{ConnEvent, Connections};
 use super::{Command, LocationService, SipConfig, SipSockets, SipStatus, unix_now};
 use crate::runtime::now;
@@ -81,6 +82,10 @@ pub(super) struct Driver<L> {
     dht_timeout: Duration,
     commands: mpsc::Receiver<Command>,
     started: Instant,
+    /// Where large batches of UDP datagrams go, when the proxy has a sender thread.
+    sender: Option<UdpSender>,
+    /// The UDP datagrams of the flush in progress.
+    outbox: Vec<(Vec<u8>, SocketAddr)>,
 }
 
 impl<L: LocationService> Driver<L> {
@@ -112,7 +117,15 @@ impl<L: LocationService> Driver<L> {
             dht_timeout,
             commands,
             started,
+            sender: None,
+            outbox: Vec::new(),
         }
+    }
+
+    /// Hands large batches of outgoing UDP datagrams to `sender`.
+    pub(super) fn with_sender(mut self, sender: UdpSender) -> Self {
+        self.sender = Some(sender);
+        self
     }
 
     /// Serves until shut down or every handle is dropped.
@@ -291,20 +304,17 @@ impl<L: LocationService> Driver<L> {
     async fn flush(&mut self) {
         while let Some(t) = self.proxy.poll_transmit() {
             match t.link {
-                Link::Udp => {
-                    let sent = match self.udp.try_send_to(&t.contents, t.destination) {
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            self.udp.send_to(&t.contents, t.destination).await
-                        }
-                        other => other,
-                    };
-                    if let Err(e) = sent {
-                        // One unreachable destination must not stop the proxy; the
-                        // transaction layer retransmits or times out.
-                        tracing::debug!(dst = %t.destination, error = %e, "SIP UDP send failed");
-                    }
-                }
+                Link::Udp => self.outbox.push((t.contents, t.destination)),
                 Link::Tcp(id) => self.conns.send(id, t.destination, t.contents),
+            }
+        }
+        if let Some(sender) = &self.sender
+            && sender.takes(self.outbox.len())
+        {
+            sender.send(std::mem::take(&mut self.outbox));
+        } else {
+            for (contents, destination) in std::mem::take(&mut self.outbox) {
+                send_udp(&self.udp, &contents, destination).await;
             }
         }
         while let Some(output) = self.proxy.poll_output() {
@@ -372,5 +382,20 @@ impl<L: LocationService> Driver<L> {
             metrics: self.proxy.metrics().clone(),
             uptime: now().saturating_duration_since(self.started),
         }
+    }
+}
+
+/// Sends one datagram from the proxy's own task.
+async fn send_udp(udp: &UdpSocket, contents: &[u8], destination: SocketAddr) {
+    let sent = match udp.try_send_to(contents, destination) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            udp.send_to(contents, destination).await
+        }
+        other => other,
+    };
+    if let Err(e) = sent {
+        // One unreachable destination must not stop the proxy; the transaction layer
+        // retransmits or times out.
+        tracing::debug!(dst = %destination, error = %e, "SIP UDP send failed");
     }
 }

@@ -35,6 +35,7 @@
 pub mod dht_location;
 mod driver;
 pub mod location;
+mod sender;
 pub mod service_list;
 mod tcp;
 
@@ -288,7 +289,10 @@ pub fn spawn<L: LocationService>(
 
 /// Like [`spawn`], with the driver on a thread of its own (a single-threaded runtime that owns
 /// the SIP sockets), so the proxy and the node's DHT driver run side by side on two cores
-/// without a work-stealing pool moving them between threads at every hand-over.
+/// without a work-stealing pool moving them between threads at every hand-over; and with a
+/// third thread that sends the proxy's UDP datagrams when a flush has many of them (see
+/// `sender`), so under a storm of requests the proxy thread spends its time draining its
+/// socket.
 ///
 /// # Errors
 /// [`SipError::Thread`] when the sockets cannot be moved to the new thread or the thread
@@ -304,6 +308,8 @@ pub fn spawn_on_own_thread<L: LocationService>(
         sockets.tcp.into_std().map_err(SipError::Thread)?,
         sockets.addr,
     );
+    let sender = sender::UdpSender::spawn(udp.try_clone().map_err(SipError::Thread)?)
+        .map_err(SipError::Thread)?;
     let thread = std::thread::Builder::new()
         .name("sip-proxy".into())
         .spawn(move || {
@@ -322,6 +328,7 @@ pub fn spawn_on_own_thread<L: LocationService>(
                     }
                 };
                 driver::Driver::new(config, sockets, location, rx)
+                    .with_sender(sender)
                     .run()
                     .await;
             });
