@@ -43,6 +43,8 @@ pub mod name {
     pub const EXPIRES: &str = "Expires";
     /// `Min-Expires`, sent with 423.
     pub const MIN_EXPIRES: &str = "Min-Expires";
+    /// `Retry-After` (RFC 3261 §20.33).
+    pub const RETRY_AFTER: &str = "Retry-After";
     /// `Supported` (compact `k`).
     pub const SUPPORTED: &str = "Supported";
     /// `Subject` (compact `s`).

@@ -10,6 +10,8 @@
 
 use std::time::Instant;
 
+use rand::Rng as _;
+
 use crate::sip::registrar::{Aor, Binding, plan_register, register_error_response, register_ok};
 use crate::sip::transaction::TransactionId;
 use crate::sip::{Method, Request, Response, new_tag};
@@ -18,6 +20,9 @@ use super::Proxy;
 use super::dht::{Pending, Waiter};
 use super::io::{DhtError, Stored};
 use super::metrics::DhtTiming;
+
+/// Seconds a device told 503 is asked to wait before trying again, drawn at random.
+const RETRY_AFTER_SECS: std::ops::RangeInclusive<u32> = 5..=15;
 
 impl Proxy {
     /// True when a request is a REGISTER for this registrar (Request-URI in the overlay).
@@ -225,10 +230,17 @@ impl Proxy {
         });
     }
 
-    /// 503: the DHT failed or did not answer in time; the client may retry.
+    /// 503: the DHT failed or did not answer in time, typically because this super-node is
+    /// overloaded. Retry-After (RFC 3261 §21.5.4) spreads the devices' retries over a few
+    /// seconds instead of letting them all retransmit into the overload at once.
     fn respond_unavailable(&mut self, now: Instant, server: TransactionId, request: &Request) {
         let tag = new_tag(&mut self.rng);
-        let resp = crate::sip::response_for(request, 503, "Service Unavailable", Some(&tag));
+        let mut resp = crate::sip::response_for(request, 503, "Service Unavailable", Some(&tag));
+        let after = self.rng.random_range(RETRY_AFTER_SECS);
+        resp.headers.push(
+            crate::sip::HeaderName::from_static(crate::sip::name::RETRY_AFTER),
+            after.to_string(),
+        );
         self.respond(now, server, &resp);
     }
 

@@ -76,6 +76,15 @@ fn register_errors_and_dht_failures() {
     };
     let sent = h.advance(Duration::from_secs(6));
     assert_eq!(statuses_to(&sent, BOB1), [503]);
+    // The device is told to come back in a few seconds, not at once.
+    let unavailable = response_to(&sent, BOB1, 503);
+    let after: u32 = unavailable
+        .headers
+        .get("Retry-After")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((5..=15).contains(&after), "Retry-After {after}");
     h.proxy.handle_store_done(h.now, id, Ok(Stored::Applied));
     assert!(h.outputs().is_empty() && h.sent().is_empty());
     // A store failure is a 503 too, after a read as well as on a guess.
