@@ -84,8 +84,6 @@ pub(super) struct Driver<L> {
     started: Instant,
     /// Where large batches of UDP datagrams go, when the proxy has a sender thread.
     sender: Option<UdpSender>,
-    /// The UDP datagrams of the flush in progress.
-    outbox: Vec<(Vec<u8>, SocketAddr)>,
 }
 
 impl<L: LocationService> Driver<L> {
@@ -118,7 +116,6 @@ impl<L: LocationService> Driver<L> {
             commands,
             started,
             sender: None,
-            outbox: Vec::new(),
         }
     }
 
@@ -302,19 +299,19 @@ impl<L: LocationService> Driver<L> {
 
     /// Sends every queued message and starts every queued location request.
     async fn flush(&mut self) {
+        let mut udp = Vec::new();
         while let Some(t) = self.proxy.poll_transmit() {
             match t.link {
-                Link::Udp => self.outbox.push((t.contents, t.destination)),
+                Link::Udp => udp.push((t.contents, t.destination)),
                 Link::Tcp(id) => self.conns.send(id, t.destination, t.contents),
             }
         }
-        if let Some(sender) = &self.sender
-            && sender.takes(self.outbox.len())
-        {
-            sender.send(std::mem::take(&mut self.outbox));
-        } else {
-            for (contents, destination) in std::mem::take(&mut self.outbox) {
-                send_udp(&self.udp, &contents, destination).await;
+        match &self.sender {
+            Some(sender) if sender.takes(udp.len()) => sender.send(udp),
+            _ => {
+                for (contents, destination) in udp {
+                    send_udp(&self.udp, &contents, destination).await;
+                }
             }
         }
         while let Some(output) = self.proxy.poll_output() {

@@ -71,8 +71,8 @@ impl UdpSender {
         let n = batch.len();
         self.unsent.fetch_add(n, Ordering::Release);
         if self.tx.send(batch).is_err() {
-            // The thread is gone (it cannot panic; only a failed spawn ends it early): the
-            // datagrams are lost like any dropped datagram, and retransmitted.
+            // The thread has ended (only a panic ends it while this end lives): the datagrams
+            // are lost like any dropped datagram, and retransmitted.
             self.unsent.fetch_sub(n, Ordering::Release);
             tracing::warn!(
                 datagrams = n,

@@ -182,18 +182,16 @@ impl Proxy {
         self.metrics.register_store.record(waited);
         match result {
             Ok(Stored::Applied) => {}
-            // The guess was wrong, and the answer says what is stored: that was the read, so
-            // plan again on it now (one round trip saved, on every REGISTER whose AOR's view
-            // this registrar no longer holds).
-            Ok(Stored::Stale(Some(live))) if guessed => {
+            // The guess was wrong. When the answer says what is stored, that was the read: plan
+            // again on it now (one round trip saved on every REGISTER whose AOR's view this
+            // registrar no longer holds); else read first.
+            Ok(Stored::Stale(live)) if guessed => {
                 self.metrics.register_stale_views += 1;
                 self.views.forget(&pending.key);
-                return self.plan(now, server, *request, pending.key, waited, Ok(live));
-            }
-            Ok(Stored::Stale(None)) if guessed => {
-                self.metrics.register_stale_views += 1;
-                self.views.forget(&pending.key);
-                return self.read_then_register(now, server, *request, pending.key);
+                return match live {
+                    Some(live) => self.plan(now, server, *request, pending.key, waited, Ok(live)),
+                    None => self.read_then_register(now, server, *request, pending.key),
+                };
             }
             // Stale without a condition cannot happen; a runtime saying so failed.
             Ok(Stored::Stale(_)) | Err(_) => {
