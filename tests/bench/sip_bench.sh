@@ -67,9 +67,14 @@ for b in sipp tcpdump python3 curl; do
   command -v $b >/dev/null || { echo "missing $b (apt-get install sip-tester tcpdump python3 curl)"; exit 1; }
 done
 [ -x "$BIN" ] || { echo "build first: cargo build --release -p scope-node"; exit 1; }
+# users: 200,000 as in the anchor, or more when a step sends more REGISTERs than that, so every
+# AOR of a step is new as the anchor intends (a step that wrapped round the list re-registered
+# its first users with new Call-IDs, a different workload from the other steps')
+MAX_RATE=$(tr ' ' '\n' <<< "$RATES" | sort -n | tail -1)
+USERS=$(( MAX_RATE * STEP_S > 200000 ? MAX_RATE * STEP_S : 200000 ))
 python3 -c "
 with open('$OUT/users.csv','w') as f:
-    f.write('SEQUENTIAL\n'); f.writelines('u%06d\n' % i for i in range(200000))"
+    f.write('SEQUENTIAL\n'); f.writelines('u%07d\n' % i for i in range($USERS))"
 
 free_port() { python3 -c "
 import socket
@@ -285,19 +290,26 @@ calls scope "${SIP[$A]}" "${SIP[$B]}" "${HTTP[$B]}"
 echo
 echo "== 3. REGISTER throughput, ${STEP_S}s per step (pass: 0 failed, every 200 OK, >= 95% of the target rate;"
 echo "   cpu: every process of the system under test, the $NODES nodes or all of Kamailio's)"
-BEST_SCOPE=0; BEST_KAM=0; FAIL_SCOPE=0; FAIL_KAM=0
+# BEST_*: highest step passed with every lower step passed too; TOP_*: highest step passed at all
+# (a single noisy failure below it shows as the difference)
+BEST_SCOPE=0; BEST_KAM=0; TOP_SCOPE=0; TOP_KAM=0; FAIL_SCOPE=0; FAIL_KAM=0
 for rate in $RATES; do
   if [ $FAIL_SCOPE -lt 2 ]; then
-    if run_step scope "${SIP[$A]}" "$rate"; then [ $FAIL_SCOPE -eq 0 ] && BEST_SCOPE=$rate; else FAIL_SCOPE=$((FAIL_SCOPE + 1)); fi
+    if run_step scope "${SIP[$A]}" "$rate"; then
+      [ $FAIL_SCOPE -eq 0 ] && BEST_SCOPE=$rate; TOP_SCOPE=$rate
+    else FAIL_SCOPE=$((FAIL_SCOPE + 1)); fi
     sleep 2
   fi
   if [ -n "$KAM" ] && [ $FAIL_KAM -lt 2 ]; then
-    if run_step kamailio "$KAM" "$rate"; then [ $FAIL_KAM -eq 0 ] && BEST_KAM=$rate; else FAIL_KAM=$((FAIL_KAM + 1)); fi
+    if run_step kamailio "$KAM" "$rate"; then
+      [ $FAIL_KAM -eq 0 ] && BEST_KAM=$rate; TOP_KAM=$rate
+    else FAIL_KAM=$((FAIL_KAM + 1)); fi
     sleep 2
   fi
 done
 echo "highest REGISTER rate passed (all lower steps passed too): scope-node $BEST_SCOPE/s, kamailio $BEST_KAM/s"
-[ "$BEST_KAM" -gt 0 ] && python3 -c "print('ratio scope-node / kamailio: %.2f' % ($BEST_SCOPE / $BEST_KAM))"
+echo "highest REGISTER rate passed at all:                       scope-node $TOP_SCOPE/s, kamailio $TOP_KAM/s"
+[ "$BEST_KAM" -gt 0 ] && python3 -c "print('ratio scope-node / kamailio: %.2f (highest passed at all: %.2f)' % ($BEST_SCOPE / $BEST_KAM, $TOP_SCOPE / max($TOP_KAM, 1)))"
 echo
 echo "overlay health at the end (per node: failed peers, leaf set, overlay retransmissions, SIP location failures):"
 for i in $(seq 0 $((NODES - 1))); do

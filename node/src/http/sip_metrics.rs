@@ -114,6 +114,12 @@ pub(super) fn render(out: &mut String, s: &SipStatus) {
             m.dht_failures,
         ),
         (
+            "scope_sip_shed_total",
+            "REGISTERs over UDP dropped unanswered while the DHT was behind (the phone retransmits).",
+            "counter",
+            m.shed,
+        ),
+        (
             "scope_sip_register_stale_views_total",
             "REGISTERs planned on a view of the bindings the DHT found stale (then read).",
             "counter",

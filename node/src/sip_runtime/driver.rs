@@ -297,7 +297,8 @@ impl<L: LocationService> Driver<L> {
         }
     }
 
-    /// Sends every queued message and starts every queued location request.
+    /// Sends every queued message and starts every queued location request; then tells the
+    /// proxy how far behind the DHT is, for the next inputs.
     async fn flush(&mut self) {
         let mut udp = Vec::new();
         while let Some(t) = self.proxy.poll_transmit() {
@@ -317,6 +318,13 @@ impl<L: LocationService> Driver<L> {
         while let Some(output) = self.proxy.poll_output() {
             self.start_dht(output);
         }
+        let backlog = self
+            .dht_queue
+            .front()
+            .map_or(Duration::ZERO, |(queued, _)| {
+                now().saturating_duration_since(*queued)
+            });
+        self.proxy.handle_location_backlog(backlog);
     }
 
     /// Starts one location request, or queues it while [`SipConfig::max_dht_inflight`] are

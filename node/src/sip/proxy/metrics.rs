@@ -69,6 +69,9 @@ pub struct Metrics {
     pub parse_errors: u64,
     /// DHT requests that failed or were not answered in time.
     pub dht_failures: u64,
+    /// REGISTERs dropped unanswered while the DHT was behind (see
+    /// [`super::ProxyConfig::shed_after`]); each comes back as the phone's retransmission.
+    pub shed: u64,
     /// REGISTERs whose plan on the registrar's view of the bindings the DHT found stale, so
     /// that they read the bindings and planned again.
     pub register_stale_views: u64,

@@ -103,6 +103,13 @@ pub struct ProxyConfig {
     pub cache_ttl: Duration,
     /// How long to wait for a DHT answer before failing the request (503).
     pub dht_timeout: Duration,
+    /// While the oldest location request waiting for the DHT has waited this long (see
+    /// [`Proxy::handle_location_backlog`]), new REGISTERs over UDP are dropped unanswered:
+    /// the phone's retransmission 0.5–4 s later is the retry, by when the backlog has
+    /// drained. Under a registration storm the proxy then serves at the DHT's capacity with
+    /// the excess delayed, where answering each 503 would fail it, and queueing it would make
+    /// every request wait until none could finish in time.
+    pub shed_after: Duration,
     /// Seed of the RNG for branches and tags, so simulations replay exactly.
     pub rng_seed: [u8; 32],
 }
@@ -117,6 +124,7 @@ impl ProxyConfig {
             transaction: transaction::Config::default(),
             cache_ttl: Duration::from_secs(2),
             dht_timeout: Duration::from_secs(5),
+            shed_after: Duration::from_millis(200),
             rng_seed: [7; 32],
         }
     }
@@ -150,6 +158,8 @@ pub struct Proxy {
     conns: HashMap<SocketAddr, ConnectionId>,
     metrics: Metrics,
     next_fork: u64,
+    /// How long the oldest location request the runtime has queued has waited.
+    location_backlog: Duration,
 }
 
 impl Proxy {
@@ -175,6 +185,7 @@ impl Proxy {
             conns: HashMap::new(),
             metrics: Metrics::default(),
             next_fork: 0,
+            location_backlog: Duration::ZERO,
         }
     }
 
@@ -247,6 +258,18 @@ impl Proxy {
     /// from then on, not the time the runtime spent sending what was queued before it.
     pub fn handle_dht_started(&mut self, id: DhtId, at: Instant) {
         self.dht.started(id, at);
+    }
+
+    /// How long the oldest location request the runtime holds back (waiting for a slot, not
+    /// yet started) has waited; zero when none waits. Optional: a runtime that never calls it
+    /// never sheds load (see [`ProxyConfig::shed_after`]).
+    pub fn handle_location_backlog(&mut self, waited: Duration) {
+        self.location_backlog = waited;
+    }
+
+    /// True while new REGISTERs over UDP are dropped (see [`ProxyConfig::shed_after`]).
+    fn shedding(&self) -> bool {
+        self.location_backlog >= self.config.shed_after
     }
 
     /// The answer to [`Output::Lookup`] `id`: the decoded bindings, or why none came.
@@ -346,8 +369,8 @@ impl Proxy {
                     id,
                     request,
                     source,
-                    ..
-                } => self.on_request(now, id, request, source),
+                    transport,
+                } => self.on_request(now, id, request, source, transport),
                 Event::Cancel {
                     id,
                     target,

@@ -500,6 +500,21 @@ impl TransactionLayer {
         result
     }
 
+    /// Forgets server transaction `id` without answering it: its timers stop and a
+    /// retransmission of its request arrives as a new request. For a proxy shedding load over
+    /// UDP, where the client's retransmission is the retry; call it before anything was sent
+    /// for the transaction (a non-INVITE one, which sends nothing until answered).
+    pub fn discard(&mut self, id: TransactionId) {
+        if let Some(Tx::Server(mut tx, key, arrival)) = self.txs.remove(&id) {
+            tx.timers.stop_all();
+            self.servers.remove(&key);
+            if let Some(a) = arrival {
+                self.arrivals.remove(&a);
+            }
+            self.compact_queue();
+        }
+    }
+
     /// Trades a completed non-INVITE server transaction over UDP for its [`Lingering`] form.
     fn linger(&mut self, now: Instant, id: TransactionId) {
         let Some(Tx::Server(tx, key, arrival)) = self.txs.remove(&id) else {

@@ -186,3 +186,35 @@ fn a_stale_view_plans_again_on_the_bindings_the_answer_carried() {
     let _ = response_to(&other.sent(), BOB1, 500);
     other.assert_idle_after_timers();
 }
+
+#[test]
+fn register_storm_sheds_udp_while_the_dht_is_behind() {
+    let mut h = Harness::new();
+    h.proxy.handle_location_backlog(Duration::from_millis(250));
+    let text = register("bob", BOB1, "storm", 1, ";expires=300");
+    h.send(BOB1, &text);
+    // Dropped unanswered: no DHT work, no response, no transaction left to absorb the
+    // retransmission.
+    assert!(h.outputs().is_empty());
+    assert!(h.sent().is_empty());
+    assert_eq!(h.proxy.transactions_active(), 0);
+    assert_eq!(h.proxy.metrics().shed, 1);
+
+    // Over TCP there is no retransmission to count on: the REGISTER is served.
+    let tcp = register("carol", BOB1, "storm-tcp", 1, ";expires=300").replace('\n', "\r\n");
+    h.proxy
+        .handle_bytes(h.now, tcp.as_bytes(), addr(BOB1), Link::Tcp(None))
+        .unwrap();
+    assert_eq!(h.outputs().len(), 1, "a TCP REGISTER is never shed");
+    assert_eq!(h.proxy.metrics().shed, 1);
+
+    // Once the backlog drains, the phone's retransmission of the same datagram is served.
+    h.proxy.handle_location_backlog(Duration::from_millis(20));
+    h.now += Duration::from_millis(500);
+    h.send(BOB1, &text);
+    h.serve_dht();
+    let ok = response_to(&h.sent(), BOB1, 200);
+    assert_eq!(contacts(&ok), [format!("<sip:bob@{BOB1}>;expires=300")]);
+    assert_eq!(h.proxy.metrics().shed, 1);
+    assert_eq!(h.proxy.metrics().requests["REGISTER"], 3);
+}
