@@ -562,12 +562,23 @@ impl Store {
 
     /// The live records with these identities (absent or expired ones are skipped), to send to
     /// a replica after [`diff`].
+    ///
+    /// A read transaction is opened only when some key has durable records: the root loads
+    /// each record it commits to copy it to the replicas, and for a SIP binding (soft state,
+    /// never durable) opening one was half the cost of that load.
     pub fn records(&self, now_ms: u64, ids: &[ItemId]) -> Result<Vec<Record>, StoreError> {
         let mut out = Vec::new();
-        let items = self.read()?.open_table(ITEMS)?;
+        let items = if ids.iter().any(|id| self.durable_holds(id.key)) {
+            Some(self.read()?.open_table(ITEMS)?)
+        } else {
+            None
+        };
         let soft = self.soft();
         for id in ids {
-            let durable = load(&items, *id)?;
+            let durable = match &items {
+                Some(items) => load(items, *id)?,
+                None => None,
+            };
             let held = durable.or_else(|| soft.load(*id).ok().flatten());
             if let Some(rec) = held.filter(|r| r.is_live(now_ms)) {
                 out.push(rec);
