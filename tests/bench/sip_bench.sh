@@ -71,7 +71,7 @@ done
 # AOR of a step is new as the anchor intends (a step that wrapped round the list re-registered
 # its first users with new Call-IDs, a different workload from the other steps')
 MAX_RATE=$(tr ' ' '\n' <<< "$RATES" | sort -n | tail -1)
-USERS=$(( MAX_RATE * STEP_S > 200000 ? MAX_RATE * STEP_S : 200000 ))
+USERS=${USERS:-$(( MAX_RATE * STEP_S > 200000 ? MAX_RATE * STEP_S : 200000 ))}
 python3 -c "
 with open('$OUT/users.csv','w') as f:
     f.write('SEQUENTIAL\n'); f.writelines('u%07d\n' % i for i in range($USERS))"
@@ -139,18 +139,20 @@ udp_rcvbuf_errors() { awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i 
 run_step() {
   local name=$1 target=$2 rate=$3 pids
   local d="$OUT/$name-$rate"; mkdir -p "$d"
-  if [ "$name" = scope ]; then pids="${NPID[*]}"; else pids=$(kam_pids); fi
-  local m=$((rate * STEP_S)) t0 t1 c0 c1 r0 r1 d0 d1 u0 u1
-  c0=$(cpu_ticks $pids); r0=$(cpu_ticks ${pids%% *}); d0=$(sock_drops "$target"); u0=$(udp_rcvbuf_errors); t0=$(date +%s.%N)
+  # others: the system not under test, which should sit idle meanwhile (its CPU is printed)
+  local others
+  if [ "$name" = scope ]; then pids="${NPID[*]}"; others=$(kam_pids); else pids=$(kam_pids); others="${NPID[*]}"; fi
+  local m=$((rate * STEP_S)) t0 t1 c0 c1 r0 r1 d0 d1 u0 u1 o0 o1
+  o0=$(cpu_ticks $others); c0=$(cpu_ticks $pids); r0=$(cpu_ticks ${pids%% *}); d0=$(sock_drops "$target"); u0=$(udp_rcvbuf_errors); t0=$(date +%s.%N)
   ( cd "$d" && timeout $((STEP_S * 3 + 60)) sipp "$target" -sf "$SIPP_DIR/register.xml" -inf "$OUT/users.csv" \
       -i 127.0.0.1 -key domain scope -key prefix "${name}${rate}_" -key contact_port 5999 \
       -r "$rate" -m "$m" -l $((rate * 5)) -nostdin -trace_stat -fd 1 -trace_rtt -rtt_freq "$rate" \
       -buff_size "$SIPP_BUF" -timeout $((STEP_S * 3 + 30))s -timeout_error < /dev/null > sipp.out 2>&1; echo $? > rc )
-  t1=$(date +%s.%N); c1=$(cpu_ticks $pids); r1=$(cpu_ticks ${pids%% *}); d1=$(sock_drops "$target"); u1=$(udp_rcvbuf_errors)
+  t1=$(date +%s.%N); o1=$(cpu_ticks $others); c1=$(cpu_ticks $pids); r1=$(cpu_ticks ${pids%% *}); d1=$(sock_drops "$target"); u1=$(udp_rcvbuf_errors)
   [ "$name" = scope ] && for i in $(seq 0 $((NODES - 1))); do curl -s --max-time 5 "http://${HTTP[$i]}/metrics" > "$d/metrics$i.txt"; done
-  python3 - "$d" "$name" "$rate" "$m" "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "${d0:-0}" "${d1:-0}" "$CLK" "${u0:-0}" "${u1:-0}" <<'PY' | tee -a "$OUT/steps.txt"
+  python3 - "$d" "$name" "$rate" "$m" "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "${d0:-0}" "${d1:-0}" "$CLK" "${u0:-0}" "${u1:-0}" "$o0" "$o1" <<'PY' | tee -a "$OUT/steps.txt"
 import csv, glob, sys
-d, name, rate, m, t0, t1, c0, c1, r0, r1, d0, d1, clk, u0, u1 = sys.argv[1:]
+d, name, rate, m, t0, t1, c0, c1, r0, r1, d0, d1, clk, u0, u1, o0, o1 = sys.argv[1:]
 rate, m, clk = int(rate), int(m), int(clk)
 rc = int(open(d + '/rc').read().strip() or 1)
 stat = glob.glob(d + '/*_.csv')
@@ -175,7 +177,8 @@ passed = rc == 0 and failed == 0 and ok == m and achieved >= 0.95 * rate
 print(f"{name:8s} target {rate:6d}/s achieved {achieved:7.0f}/s  ok {ok:7d}/{m}  failed {failed:5d}  "
       f"retrans {retr:6d}  sock drops {int(d1) - int(d0):5d} (elsewhere {max(0, int(u1) - int(u0) - (int(d1) - int(d0))):5d})  rtt ms p50 {pct(.5):.0f} p90 {pct(.9):.0f} "
       f"p99 {pct(.99):.0f} max {pct(1):.0f}  cpu {cpu:5.1f}% of a core, {per_reg:4.0f} µs per REGISTER"
-      f"{f' (SIP node {first:4.1f}%)' if name == 'scope' else ''}  {'PASS' if passed else 'FAIL'}")
+      f"{f' (SIP node {first:4.1f}%)' if name == 'scope' else ''}  {'PASS' if passed else 'FAIL'}"
+      f"  (other system meanwhile: {(int(o1) - int(o0)) / clk / wall * 100:.1f}% of a core)")
 sys.exit(0 if passed else 1)
 PY
   return "${PIPESTATUS[0]}"
