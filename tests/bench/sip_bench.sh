@@ -18,8 +18,9 @@
 #        BIN (default target/release/scope-node), KAMAILIO_CFG (default the anchor's),
 #        NODES=4, THREADS0=default (worker threads of node 0, the one under test: one per
 #        core), THREADS=1 (worker threads of each other node), STORE_MB=2048 (store capacity per node),
-#        SIPP_BUF=4194304 (sipp's socket buffers in the throughput steps), KEEP=1 keeps the
-#        result directory
+#        SIPP_BUF=4194304 (sipp's socket buffers in the throughput steps), USERS (length of
+#        the user list; default: enough that no step repeats an AOR), KEEP=1 keeps the result
+#        directory
 # Needs sipp (sip-tester), tcpdump, python3, curl; Kamailio is skipped when not installed.
 # Every process it starts is stopped on exit.
 set -u
@@ -312,7 +313,11 @@ for rate in $RATES; do
 done
 echo "highest REGISTER rate passed (all lower steps passed too): scope-node $BEST_SCOPE/s, kamailio $BEST_KAM/s"
 echo "highest REGISTER rate passed at all:                       scope-node $TOP_SCOPE/s, kamailio $TOP_KAM/s"
-[ "$BEST_KAM" -gt 0 ] && python3 -c "print('ratio scope-node / kamailio: %.2f (highest passed at all: %.2f)' % ($BEST_SCOPE / $BEST_KAM, $TOP_SCOPE / max($TOP_KAM, 1)))"
+if [ "$BEST_KAM" -gt 0 ]; then
+  python3 -c "print('ratio scope-node / kamailio: %.2f (highest passed at all: %.2f)' % ($BEST_SCOPE / $BEST_KAM, $TOP_SCOPE / max($TOP_KAM, 1)))"
+elif [ -n "$KAM" ]; then
+  echo "ratio: none, Kamailio passed no step (start RATES lower)"
+fi
 echo
 echo "overlay health at the end (per node: failed peers, leaf set, overlay retransmissions, SIP location failures):"
 for i in $(seq 0 $((NODES - 1))); do
