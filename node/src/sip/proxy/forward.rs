@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::sip::header::{HeaderName, name};
 use crate::sip::registrar::Binding;
-use crate::sip::transaction::{TransactionId, Transport};
+use crate::sip::transaction::TransactionId;
 use crate::sip::{
     Method, Request, Uri, decrement_max_forwards, new_branch, new_tag, response_for,
     stamp_received, via_value,
@@ -34,17 +34,10 @@ impl Proxy {
         id: TransactionId,
         mut request: Request,
         source: SocketAddr,
-        transport: Transport,
     ) {
         self.metrics.request(&request.method);
         let _ = stamp_received(&mut request, source);
         if self.is_for_registrar(&request) {
-            if transport == Transport::Udp && self.shedding() {
-                // Nothing was sent for it yet (a non-INVITE transaction answers only when
-                // told), so its retransmission will start afresh.
-                self.metrics.shed += 1;
-                return self.layer.discard(id);
-            }
             return self.start_register(now, id, request);
         }
         let Ok(max_forwards) = request.headers.max_forwards() else {

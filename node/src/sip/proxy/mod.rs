@@ -86,6 +86,7 @@ enum Answer {
 
 use self::dht::{BindingMemo, CACHE_CAP, DhtTable, ForkId, VIEWS_CAP, Waiter};
 use self::fork::Fork;
+use super::Method;
 use super::error::ParseError;
 use super::registrar::{Binding, RegistrarConfig};
 use super::transaction::{self, Event, TransactionId, TransactionLayer, Transport};
@@ -238,6 +239,9 @@ impl Proxy {
         if let Link::Tcp(Some(conn)) = link {
             self.conns.insert(source, conn);
         }
+        if link == Link::Udp && self.shedding() && self.sheds(bytes, source) {
+            return Ok(());
+        }
         let result = self
             .layer
             .handle_bytes(now, bytes, source, link.transport());
@@ -270,6 +274,25 @@ impl Proxy {
     /// True while new REGISTERs over UDP are dropped (see [`ProxyConfig::shed_after`]).
     fn shedding(&self) -> bool {
         self.location_backlog >= self.config.shed_after
+    }
+
+    /// Drops (and counts) a new REGISTER while shedding, before it is parsed: under a storm
+    /// most arrivals are dropped, and each would otherwise cost a parse and a transaction.
+    /// Retransmissions of REGISTERs already taken in go on to their transactions.
+    fn sheds(&mut self, bytes: &[u8], source: SocketAddr) -> bool {
+        let start = bytes
+            .iter()
+            .position(|b| !matches!(b, b'\r' | b'\n'))
+            .unwrap_or(bytes.len());
+        let register = bytes
+            .get(start..)
+            .is_some_and(|b| b.starts_with(b"REGISTER "));
+        if !register || self.layer.is_retransmission(bytes, source) {
+            return false;
+        }
+        self.metrics.request(&Method::Register);
+        self.metrics.shed += 1;
+        true
     }
 
     /// The answer to [`Output::Lookup`] `id`: the decoded bindings, or why none came.
@@ -369,8 +392,8 @@ impl Proxy {
                     id,
                     request,
                     source,
-                    transport,
-                } => self.on_request(now, id, request, source, transport),
+                    ..
+                } => self.on_request(now, id, request, source),
                 Event::Cancel {
                     id,
                     target,

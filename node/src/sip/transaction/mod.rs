@@ -297,14 +297,7 @@ impl TransactionLayer {
     ) -> Result<(), ParseError> {
         // Only requests start server transactions; a response is never looked up.
         let request = !bytes.starts_with(b"SIP/");
-        let arrival = (transport == Transport::Udp && request).then(|| Arrival {
-            source,
-            len: bytes.len(),
-            hash: (
-                self.arrival_keys.0.hash_one(bytes),
-                self.arrival_keys.1.hash_one(bytes),
-            ),
-        });
+        let arrival = (transport == Transport::Udp && request).then(|| self.arrival(bytes, source));
         if let Some(id) = arrival.and_then(|a| self.arrivals.get(&a).copied()) {
             self.retransmitted(id);
             return Ok(());
@@ -500,18 +493,22 @@ impl TransactionLayer {
         result
     }
 
-    /// Forgets server transaction `id` without answering it: its timers stop and a
-    /// retransmission of its request arrives as a new request. For a proxy shedding load over
-    /// UDP, where the client's retransmission is the retry; call it before anything was sent
-    /// for the transaction (a non-INVITE one, which sends nothing until answered).
-    pub fn discard(&mut self, id: TransactionId) {
-        if let Some(Tx::Server(mut tx, key, arrival)) = self.txs.remove(&id) {
-            tx.timers.stop_all();
-            self.servers.remove(&key);
-            if let Some(a) = arrival {
-                self.arrivals.remove(&a);
-            }
-            self.compact_queue();
+    /// True when `bytes` from `source` over UDP repeat the request of a server transaction
+    /// still held (live or answered): the same match [`Self::handle_bytes`] makes first,
+    /// without parsing, so a caller shedding new requests can still let these through.
+    #[must_use]
+    pub fn is_retransmission(&self, bytes: &[u8], source: SocketAddr) -> bool {
+        self.arrivals.contains_key(&self.arrival(bytes, source))
+    }
+
+    fn arrival(&self, bytes: &[u8], source: SocketAddr) -> Arrival {
+        Arrival {
+            source,
+            len: bytes.len(),
+            hash: (
+                self.arrival_keys.0.hash_one(bytes),
+                self.arrival_keys.1.hash_one(bytes),
+            ),
         }
     }
 
