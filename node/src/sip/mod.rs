@@ -79,5 +79,6 @@ pub use error::{ParseError, RegisterError, TransactionError};
 pub use header::{CSeq, Contact, HeaderName, MAGIC_COOKIE, NameAddr, Via, name};
 pub use message::{Header, Headers, Message, Method, Request, Response};
 pub use params::Params;
+pub(crate) use parse::skip_crlf;
 pub use parse::{Frame, Limits, frame_stream, parse_message, parse_message_with};
 pub use uri::{SipUri, Uri};

@@ -97,7 +97,7 @@ fn head_text(head: &[u8]) -> Cow<'_, str> {
 }
 
 /// Skips CRLFs that precede a start line (RFC 3261 §7.5, keep-alives).
-fn skip_crlf(buf: &[u8]) -> &[u8] {
+pub(crate) fn skip_crlf(buf: &[u8]) -> &[u8] {
     let n = buf
         .iter()
         .take_while(|b| matches!(b, b'\r' | b'\n'))

@@ -280,13 +280,7 @@ impl Proxy {
     /// most arrivals are dropped, and each would otherwise cost a parse and a transaction.
     /// Retransmissions of REGISTERs already taken in go on to their transactions.
     fn sheds(&mut self, bytes: &[u8], source: SocketAddr) -> bool {
-        let start = bytes
-            .iter()
-            .position(|b| !matches!(b, b'\r' | b'\n'))
-            .unwrap_or(bytes.len());
-        let register = bytes
-            .get(start..)
-            .is_some_and(|b| b.starts_with(b"REGISTER "));
+        let register = super::skip_crlf(bytes).starts_with(b"REGISTER ");
         if !register || self.layer.is_retransmission(bytes, source) {
             return false;
         }
