@@ -191,6 +191,52 @@ pub fn register_all(
     contact_port: u16,
     rate: usize,
 ) {
+    register_all_over(
+        Transport::Udp,
+        proxy,
+        dir,
+        users,
+        prefix,
+        contact_port,
+        rate,
+    );
+}
+
+/// How a sipp talks to the proxy: its `-t` mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// One UDP socket (sipp's default, `u1`).
+    Udp,
+    /// One TCP connection for every call (`t1`); a UAS listens on TCP.
+    Tcp,
+}
+
+impl Transport {
+    /// sipp's arguments for this transport.
+    #[must_use]
+    pub fn sipp_args(self) -> Vec<String> {
+        let mode = match self {
+            Self::Udp => "u1",
+            Self::Tcp => "t1",
+        };
+        vec!["-t".to_string(), mode.to_string()]
+    }
+}
+
+/// [`register_all`] over `transport`: the contacts carry `transport=` accordingly, so calls
+/// reach them over it.
+///
+/// # Panics
+/// When a registration fails.
+pub fn register_all_over(
+    transport: Transport,
+    proxy: SocketAddr,
+    dir: &Path,
+    users: &[String],
+    prefix: &str,
+    contact_port: u16,
+    rate: usize,
+) {
     let file = users_file(dir, &format!("reg-{prefix}{contact_port}.csv"), users);
     let mut args = sipp_args(
         Some(proxy),
@@ -205,6 +251,7 @@ pub fn register_all(
         ],
     );
     args.extend(["-inf".to_string(), file.display().to_string()]);
+    args.extend(transport.sipp_args());
     let out = Sipp::spawn("register", &args).wait(Duration::from_secs(60));
     assert!(out.ok(), "registrations failed\n{}", out.log);
 }

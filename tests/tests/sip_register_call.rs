@@ -1,5 +1,6 @@
 //! SIP through a running `scope-node` with sipp as phones: 1,000 registrations that all
-//! resolve, a full call, CANCEL, unknown user (404) and a vanished device (408).
+//! resolve, a full call, CANCEL, unknown user (404) and a vanished device (408), and calls over
+//! TCP and between TCP and UDP phones.
 //!
 //! Needs `sipp` (Debian `sip-tester`); the tests are skipped with a message without it.
 
@@ -9,7 +10,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use scope_tests::Daemon;
-use scope_tests::sip::{Sipp, free_port, have, register_all, scenario, sipp_args, users_file};
+use scope_tests::sip::{
+    Sipp, Transport, free_port, have, register_all, register_all_over, scenario, sipp_args,
+    users_file,
+};
 
 fn sipp_missing() -> bool {
     if have("sipp") {
@@ -31,10 +35,21 @@ fn calls_answered(
     uac_args: Vec<String>,
     calls: usize,
 ) {
-    let uas = Sipp::spawn(
-        "uas",
-        &sipp_args(None, &scenario(uas), uas_port, calls, 10, &[]),
-    );
+    calls_answered_over(target, uas, uas_port, Transport::Udp, uac_args, calls);
+}
+
+/// [`calls_answered`] with the UAS listening over `uas_over`.
+fn calls_answered_over(
+    target: SocketAddr,
+    uas: &str,
+    uas_port: u16,
+    uas_over: Transport,
+    uac_args: Vec<String>,
+    calls: usize,
+) {
+    let mut uas_args = sipp_args(None, &scenario(uas), uas_port, calls, 10, &[]);
+    uas_args.extend(uas_over.sipp_args());
+    let uas = Sipp::spawn("uas", &uas_args);
     std::thread::sleep(Duration::from_millis(300));
     let uac = Sipp::spawn("uac", &uac_args).wait(Duration::from_secs(90));
     let uas = uas.wait(Duration::from_secs(10));
@@ -145,4 +160,49 @@ fn full_call_cancel_unknown_user_and_vanished_device() {
         metrics.contains("scope_sip_responses_sent_total{class=\"4xx\"} 3"),
         "{metrics}"
     );
+}
+
+#[test]
+fn calls_over_tcp_and_between_tcp_and_udp_phones_through_two_super_nodes() {
+    if sipp_missing() {
+        return;
+    }
+    // Phones register at super-node A and are called through super-node B, which reaches each
+    // over the transport its contact names, whatever transport the caller used: TCP to TCP, a
+    // UDP caller to a TCP phone, a TCP caller to a UDP phone. A sipp in TCP mode neither sends
+    // nor listens on UDP, so every call that completes crossed B over TCP where it says so.
+    let a = Daemon::start(&[]);
+    a.wait_joined(Duration::from_secs(10));
+    let b = Daemon::start(&[a.overlay]);
+    b.wait_joined(Duration::from_secs(10));
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("tt", Transport::Tcp, Transport::Tcp),
+        ("ut", Transport::Tcp, Transport::Udp),
+        ("tu", Transport::Udp, Transport::Tcp),
+    ];
+    for (name, phone, caller) in cases {
+        let list: Vec<String> = (0..20).map(|i| format!("{name}{i:03}")).collect();
+        let uas_port = free_port();
+        register_all_over(phone, a.sip_addr(), dir.path(), &list, "", uas_port, 20);
+        let file = users_file(dir.path(), &format!("{name}.csv"), &list);
+        let mut uac = sipp_args(
+            Some(b.sip_addr()),
+            &scenario("uac.xml"),
+            free_port(),
+            list.len(),
+            20,
+            &[("domain", "scope".into()), ("prefix", String::new())],
+        );
+        uac.extend(["-inf".to_string(), file.display().to_string()]);
+        uac.extend(caller.sipp_args());
+        calls_answered_over(b.sip_addr(), "uas.xml", uas_port, phone, uac, list.len());
+    }
+    let (_, metrics) = b.get("/metrics").unwrap();
+    assert!(
+        metrics.contains("scope_sip_requests_total{method=\"INVITE\"} 60"),
+        "{metrics}"
+    );
+    let status = b.status().unwrap();
+    assert_eq!(status["sip"]["parse_errors"], 0, "{status}");
 }
