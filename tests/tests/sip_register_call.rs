@@ -1,6 +1,6 @@
 //! SIP through a running `scope-node` with sipp as phones: 1,000 registrations that all
-//! resolve, a full call, CANCEL, unknown user (404) and a vanished device (408), and calls over
-//! TCP and between TCP and UDP phones.
+//! resolve, a full call, CANCEL, unknown user (404) and a vanished device (408), calls over
+//! TCP and between TCP and UDP phones, and bindings that outlive super-nodes killed.
 //!
 //! Needs `sipp` (Debian `sip-tester`); the tests are skipped with a message without it.
 
@@ -9,11 +9,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use scope_tests::Daemon;
 use scope_tests::sip::{
     Sipp, Transport, free_port, have, register_all, register_all_over, scenario, sipp_args,
     users_file,
 };
+use scope_tests::{Daemon, poll_until, start_overlay};
 
 fn sipp_missing() -> bool {
     if have("sipp") {
@@ -205,4 +205,47 @@ fn calls_over_tcp_and_between_tcp_and_udp_phones_through_two_super_nodes() {
     );
     let status = b.status().unwrap();
     assert_eq!(status["sip"]["parse_errors"], 0, "{status}");
+}
+
+#[test]
+fn bindings_outlive_two_of_four_super_nodes_killed() {
+    if sipp_missing() {
+        return;
+    }
+    // Every binding is stored on r = 4 super-nodes. Users register at A; then two other
+    // super-nodes crash (SIGKILL), among them the DHT root of about half the users; every
+    // user must still be found through B, whose lookups to a dead root are routed round it
+    // to a replica that holds the binding.
+    let mut nodes = start_overlay(4, &[]);
+    let formed = poll_until(Duration::from_secs(20), Duration::from_millis(100), || {
+        nodes.iter().all(|n| {
+            n.status()
+                .is_ok_and(|s| s["leaf_set"].as_array().is_some_and(|l| l.len() == 3))
+        })
+    });
+    assert!(formed, "the overlay did not form");
+    let dir = tempfile::tempdir().unwrap();
+    let uas_port = free_port();
+    let list: Vec<String> = (0..200).map(|i| format!("k{i:04}")).collect();
+    register_all(nodes[0].sip_addr(), dir.path(), &list, "", uas_port, 100);
+
+    nodes[2].kill();
+    nodes[3].kill();
+    let via = nodes[1].sip_addr();
+    let file = users_file(dir.path(), "survivors.csv", &list);
+    let mut uac = sipp_args(
+        Some(via),
+        &scenario("uac.xml"),
+        free_port(),
+        list.len(),
+        50,
+        &[("domain", "scope".into()), ("prefix", String::new())],
+    );
+    uac.extend(["-inf".to_string(), file.display().to_string()]);
+    calls_answered(via, "uas.xml", uas_port, uac, list.len());
+    let (_, metrics) = nodes[1].get("/metrics").unwrap();
+    assert!(
+        metrics.contains("scope_sip_requests_total{method=\"INVITE\"} 200"),
+        "{metrics}"
+    );
 }
