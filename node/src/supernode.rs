@@ -321,14 +321,11 @@ fn start_sip(
     let local = sip_runtime::advertised_addr(sockets.local_addr());
     let mut sip = SipConfig::new(local);
     sip.proxy.registrar.domain.clone_from(&config.sip_domain);
-    if local.port() == 5060 {
-        // A URI naming this host without a port means port 5060: this node too.
-        sip.proxy.registrar.super_nodes.push(local.ip().to_string());
-    }
     sip.proxy.transaction.t1 = config.sip_t1;
     sip.proxy.rng_seed = runtime::os_random().map_err(|e| StartError::Random(e.to_string()))?;
     let location = DhtLocation::new(node.clone());
     tokio::spawn(advertise_sip(location.clone(), local));
+    let directory = location.clone();
     // With cores to spare (the default: a worker per core) the proxy gets a thread of its own
     // and runs beside the DHT: under load each keeps a core busy. A node held to one thread
     // keeps it on that thread, where a location request and its answer need no cross-thread
@@ -341,7 +338,18 @@ fn start_sip(
     } else {
         sip_runtime::spawn(sip, sockets, location).0
     };
+    tokio::spawn(follow_sip_super_nodes(directory, handle.clone()));
     Ok(handle)
+}
+
+/// Keeps the proxy told which other SIP super-nodes are live, so that a URI naming any of
+/// them counts as the overlay; ends with the SIP runtime.
+async fn follow_sip_super_nodes(directory: DhtLocation, sip: SipHandle) {
+    sip_runtime::service_list::follow(&directory, |peers| {
+        let sip = sip.clone();
+        async move { sip.set_super_nodes(peers).await }
+    })
+    .await;
 }
 
 /// Keeps this node in the P2PSIP service list while the runtime runs. (A graceful leave takes

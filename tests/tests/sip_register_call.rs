@@ -249,3 +249,57 @@ fn bindings_outlive_two_of_four_super_nodes_killed() {
         "{metrics}"
     );
 }
+
+#[test]
+fn phones_naming_any_super_node_as_their_domain_are_found_through_every_one() {
+    if sipp_missing() {
+        return;
+    }
+    // A URI whose host is the address of any live super-node names the overlay. Phones set up
+    // with super-node A's address as their domain register through B; then A crashes, and
+    // calls to them at A's address, placed through B, still reach them: B learnt A's address
+    // from the P2PSIP service list and looks the users up in the DHT.
+    let mut a = Daemon::start(&[]);
+    a.wait_joined(Duration::from_secs(10));
+    let b = Daemon::start(&[a.overlay]);
+    b.wait_joined(Duration::from_secs(10));
+    let known = poll_until(Duration::from_secs(30), Duration::from_millis(200), || {
+        b.status().is_ok_and(|s| s["sip"]["super_nodes"] == 2)
+    });
+    assert!(
+        known,
+        "B did not learn A from the service list: {:?}",
+        b.status()
+    );
+    let domain = a.sip_addr().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let uas_port = free_port();
+    let list: Vec<String> = (0..20).map(|i| format!("d{i:03}")).collect();
+    let file = users_file(dir.path(), "at-a.csv", &list);
+    let keys = [("domain", domain), ("prefix", String::new())];
+    let mut reg_keys = keys.to_vec();
+    reg_keys.push(("contact_port", uas_port.to_string()));
+    let mut reg = sipp_args(
+        Some(b.sip_addr()),
+        &scenario("register.xml"),
+        free_port(),
+        list.len(),
+        20,
+        &reg_keys,
+    );
+    reg.extend(["-inf".to_string(), file.display().to_string()]);
+    let out = Sipp::spawn("register", &reg).wait(Duration::from_secs(60));
+    assert!(out.ok(), "registrations through B failed\n{}", out.log);
+
+    a.kill();
+    let mut uac = sipp_args(
+        Some(b.sip_addr()),
+        &scenario("uac.xml"),
+        free_port(),
+        list.len(),
+        20,
+        &keys,
+    );
+    uac.extend(["-inf".to_string(), file.display().to_string()]);
+    calls_answered(b.sip_addr(), "uas.xml", uas_port, uac, list.len());
+}

@@ -18,6 +18,8 @@ pub(super) struct SipBody {
     dht_pending: usize,
     bindings_cached: usize,
     tcp_connections: usize,
+    /// SIP super-nodes, this one included, whose addresses count as the overlay.
+    super_nodes: usize,
     requests: u64,
     parse_errors: u64,
     dht_failures: u64,
@@ -33,6 +35,7 @@ impl SipBody {
             dht_pending: s.dht_pending,
             bindings_cached: s.bindings_cached,
             tcp_connections: s.tcp_connections,
+            super_nodes: s.super_nodes,
             requests: s.metrics.requests.values().sum(),
             parse_errors: s.metrics.parse_errors,
             dht_failures: s.metrics.dht_failures,
@@ -167,6 +170,12 @@ pub(super) fn render(out: &mut String, s: &SipStatus) {
             "gauge",
             count(s.tcp_connections),
         ),
+        (
+            "scope_sip_super_nodes",
+            "SIP super-nodes, this one included, whose addresses count as the overlay.",
+            "gauge",
+            count(s.super_nodes),
+        ),
     ];
     for (name, help, kind, v) in plain {
         family(out, name, help, kind);
@@ -249,6 +258,7 @@ mod tests {
             bindings_cached: 4,
             tcp_connections: 0,
             tcp_send_drops: 0,
+            super_nodes: 3,
             metrics,
             uptime: std::time::Duration::ZERO,
         };
@@ -258,5 +268,6 @@ mod tests {
         assert!(out.contains("scope_sip_responses_sent_total{class=\"2xx\"} 2"));
         assert!(out.contains("scope_sip_dht_waits_total{op=\"invite_lookup\"} 0"));
         assert!(out.contains("scope_sip_bindings_cached 4"));
+        assert!(out.contains("scope_sip_super_nodes 3"));
     }
 }

@@ -81,9 +81,10 @@ fn status(result: Result<Status, CallError>) -> Result<(), DhtError> {
     }
 }
 
-impl LocationService for DhtLocation {
-    async fn lookup(&self, key: [u8; 20]) -> Result<Vec<Binding>, DhtError> {
-        let mut bindings = Vec::new();
+impl DhtLocation {
+    /// The values under `key`, page by page (at most [`MAX_PAGES`] of them).
+    async fn values_of(&self, key: [u8; 20]) -> Result<Vec<Vec<u8>>, DhtError> {
+        let mut values = Vec::new();
         let mut placemark = Vec::new();
         for _ in 0..MAX_PAGES {
             let req = GetReq {
@@ -96,13 +97,19 @@ impl LocationService for DhtLocation {
                 .get(req)
                 .await
                 .map_err(|e| DhtError::Failed(e.to_string()))?;
-            bindings.extend(decode_bindings(&page.values));
+            values.extend(page.values);
             if page.placemark.is_empty() {
                 break;
             }
             placemark = page.placemark;
         }
-        Ok(bindings)
+        Ok(values)
+    }
+}
+
+impl LocationService for DhtLocation {
+    async fn lookup(&self, key: [u8; 20]) -> Result<Vec<Binding>, DhtError> {
+        Ok(decode_bindings(&self.values_of(key).await?))
     }
 
     /// Sends the operations to the key's root as one update, guarded by `expect` when given;
@@ -252,5 +259,9 @@ impl ServiceDirectory for DhtLocation {
         let ttl = super::service_list::ADVERT_TTL.as_secs() + 60;
         self.remove_value(key, value, u32::try_from(ttl).unwrap_or(u32::MAX))
             .await
+    }
+
+    async fn values(&self, key: [u8; 20]) -> Result<Vec<Vec<u8>>, DhtError> {
+        self.values_of(key).await
     }
 }

@@ -162,6 +162,9 @@ impl<L: LocationService> Driver<L> {
                 Wake::Command(Some(Command::DhtTimings { reply })) => {
                     let _ = reply.send(self.proxy.take_dht_timings());
                 }
+                Wake::Command(Some(Command::SuperNodes(peers))) => {
+                    self.proxy.handle_super_nodes(&peers);
+                }
                 Wake::Command(Some(Command::Shutdown { reply })) => {
                     let _ = reply.send(());
                     return;
@@ -384,6 +387,7 @@ impl<L: LocationService> Driver<L> {
             bindings_cached: self.proxy.cached_aors(),
             tcp_connections: self.conns.len(),
             tcp_send_drops: self.conns.send_drops,
+            super_nodes: self.proxy.super_nodes_known(),
             metrics: self.proxy.metrics().clone(),
             uptime: now().saturating_duration_since(self.started),
         }

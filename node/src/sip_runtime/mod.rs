@@ -218,6 +218,8 @@ pub struct SipStatus {
     pub tcp_connections: usize,
     /// Messages dropped because a TCP connection's send queue was full or it could not open.
     pub tcp_send_drops: u64,
+    /// SIP super-nodes, this one included, whose addresses count as the overlay.
+    pub super_nodes: usize,
     /// The proxy's counters.
     pub metrics: Metrics,
     /// Time since the runtime started.
@@ -237,6 +239,10 @@ pub enum Command {
         /// Where the records go, oldest first.
         reply: oneshot::Sender<Vec<DhtTiming>>,
     },
+    /// The other SIP super-nodes now live (see [`Proxy::handle_super_nodes`]).
+    ///
+    /// [`Proxy::handle_super_nodes`]: crate::sip::proxy::Proxy::handle_super_nodes
+    SuperNodes(Vec<SocketAddr>),
     /// Stop serving: close the sockets and every connection.
     Shutdown {
         /// Answered once the driver has stopped.
@@ -264,6 +270,12 @@ impl SipHandle {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Command::DhtTimings { reply }).await.ok()?;
         rx.await.ok()
+    }
+
+    /// Tells the proxy which other SIP super-nodes are live; false once the runtime has
+    /// stopped.
+    pub async fn set_super_nodes(&self, peers: Vec<SocketAddr>) -> bool {
+        self.tx.send(Command::SuperNodes(peers)).await.is_ok()
     }
 
     /// Stops the runtime; harmless when it already stopped.

@@ -3,8 +3,10 @@
 //! graceful leave, so any node can list the live SIP super-nodes.
 //!
 //! The service ID itself is kept in the global service list under SHA-1(`"ServiceList"`)
-//! (DESIGN.md §4), where `whatsup services` finds it. Written against the small
-//! [`ServiceDirectory`] trait; the daemon implements it with the DHT ([`super::DhtLocation`]).
+//! (DESIGN.md §4), where `whatsup services` finds it. Each super-node also follows the list
+//! ([`follow`]), so that a URI naming any live super-node counts as the overlay. Written
+//! against the small [`ServiceDirectory`] trait; the daemon implements it with the DHT
+//! ([`super::DhtLocation`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +21,14 @@ use crate::sip::proxy::DhtError;
 pub const SERVICE_ID: &str = "P2PSIP";
 /// Lifetime of one advertisement; it is renewed at half of it.
 pub const ADVERT_TTL: Duration = Duration::from_secs(600);
+/// [`follow`] reads the list this soon after starting, then at doubling intervals up to
+/// [`FOLLOW_EVERY`]: a new overlay learns its super-nodes within seconds.
+const FOLLOW_FIRST: Duration = Duration::from_secs(1);
+/// How often [`follow`] reads the list once settled: a new super-node counts as the overlay
+/// everywhere within this, a vanished one stops counting within it plus [`ADVERT_TTL`].
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(60);
+/// After a failed read, [`follow`] tries again this soon.
+const FOLLOW_RETRY: Duration = Duration::from_secs(5);
 
 /// The DHT key of the SIP providers' list: SHA-1(`"P2PSIP"`).
 #[must_use]
@@ -48,6 +58,61 @@ pub trait ServiceDirectory: Send + Sync + 'static {
         key: [u8; 20],
         value: Vec<u8>,
     ) -> impl Future<Output = Result<(), DhtError>> + Send;
+
+    /// The values stored under `key` (a bounded number of them).
+    fn values(&self, key: [u8; 20]) -> impl Future<Output = Result<Vec<Vec<u8>>, DhtError>> + Send;
+}
+
+/// The SIP super-nodes among the service list's values, each once, in order. Anyone may put
+/// a value under the list's key, so values are untrusted: anything but an `ip:port` with a
+/// specified address and a port is skipped, and at most
+/// [`MAX_SUPER_NODES`](crate::sip::proxy::MAX_SUPER_NODES) are kept.
+#[must_use]
+pub fn providers(values: &[Vec<u8>]) -> Vec<SocketAddr> {
+    let mut out: Vec<SocketAddr> = Vec::new();
+    for v in values {
+        if out.len() == crate::sip::proxy::MAX_SUPER_NODES {
+            break;
+        }
+        let Some(addr) = std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| s.parse::<SocketAddr>().ok())
+        else {
+            continue;
+        };
+        if !addr.ip().is_unspecified() && addr.port() != 0 && !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    out
+}
+
+/// Reads the P2PSIP service list now and then and hands the live super-nodes to `tell`,
+/// until `tell` returns false (the SIP runtime has stopped).
+pub async fn follow<D, F, Fut>(dir: &D, mut tell: F)
+where
+    D: ServiceDirectory,
+    F: FnMut(Vec<SocketAddr>) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let mut every = FOLLOW_FIRST;
+    tokio::time::sleep(FOLLOW_FIRST).await;
+    loop {
+        let wait = match dir.values(service_key()).await {
+            Ok(values) => {
+                if !tell(providers(&values)).await {
+                    return;
+                }
+                every = (every * 2).min(FOLLOW_EVERY);
+                every
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read the SIP service list; retrying");
+                FOLLOW_RETRY
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// Advertises `sip_addr` until `leave` turns true (or its sender is dropped), then removes
@@ -119,6 +184,63 @@ mod tests {
                 .push(format!("rm {}", String::from_utf8_lossy(&v)));
             Ok(())
         }
+        async fn values(&self, key: [u8; 20]) -> Result<Vec<Vec<u8>>, DhtError> {
+            assert_eq!(key, service_key());
+            let log = self.0.lock().unwrap();
+            Ok(log
+                .iter()
+                .filter_map(|l| l.strip_prefix("put "))
+                .map(|v| v.as_bytes().to_vec())
+                .collect())
+        }
+    }
+
+    #[test]
+    fn providers_skips_garbage_repeats_and_unspecified_addresses() {
+        let values: Vec<Vec<u8>> = [
+            &b"10.0.0.1:5060"[..],
+            b"not an address",
+            b"\xff\xfe",
+            b"0.0.0.0:5060",
+            b"10.0.0.2:0",
+            b"[fe80::1]:5070",
+            b"10.0.0.1:5060",
+            b"10.0.0.3",
+        ]
+        .iter()
+        .map(|v| v.to_vec())
+        .collect();
+        let want: Vec<SocketAddr> = vec![
+            "10.0.0.1:5060".parse().unwrap(),
+            "[fe80::1]:5070".parse().unwrap(),
+        ];
+        assert_eq!(providers(&values), want);
+        let many: Vec<Vec<u8>> = (0..1000u32)
+            .map(|i| format!("10.1.{}.{}:5060", i / 250, i % 250 + 1).into_bytes())
+            .collect();
+        assert_eq!(providers(&many).len(), crate::sip::proxy::MAX_SUPER_NODES);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn follow_tells_the_listed_super_nodes_until_told_to_stop() {
+        let dir = Recorder::default();
+        dir.0.lock().unwrap().extend([
+            "put P2PSIP".to_owned(),
+            "put 10.0.0.1:5060".to_owned(),
+            "put 10.0.0.2:5070".to_owned(),
+        ]);
+        let mut told = Vec::new();
+        follow(&dir, |peers| {
+            told.push(peers);
+            std::future::ready(told.len() < 3)
+        })
+        .await;
+        assert_eq!(told.len(), 3);
+        let want: Vec<SocketAddr> = vec![
+            "10.0.0.1:5060".parse().unwrap(),
+            "10.0.0.2:5070".parse().unwrap(),
+        ];
+        assert!(told.iter().all(|t| *t == want), "{told:?}");
     }
 
     #[tokio::test]

@@ -161,18 +161,30 @@ pub struct Proxy {
     next_fork: u64,
     /// How long the oldest location request the runtime has queued has waited.
     location_backlog: Duration,
+    /// The registrar's `super_nodes` as configured (this node's own addresses included);
+    /// [`Proxy::handle_super_nodes`] adds the other super-nodes to a copy of it.
+    configured_super_nodes: Vec<String>,
+    /// Other SIP super-nodes whose addresses count as the overlay.
+    peers: usize,
 }
+
+/// Most other super-nodes whose addresses count as the overlay: every REGISTER compares its
+/// AOR's host with each.
+pub const MAX_SUPER_NODES: usize = 256;
 
 impl Proxy {
     /// A proxy; `now_unix` is the wall-clock time (Unix seconds) at `now`, from which the
     /// binding expiry times stored in the DHT are derived.
     #[must_use]
     pub fn new(mut config: ProxyConfig, now: Instant, now_unix: u64) -> Self {
-        let own = config.local.to_string();
-        if !config.registrar.super_nodes.contains(&own) {
-            config.registrar.super_nodes.push(own);
+        for own in route::host_names(config.local) {
+            if !config.registrar.super_nodes.contains(&own) {
+                config.registrar.super_nodes.push(own);
+            }
         }
         Self {
+            configured_super_nodes: config.registrar.super_nodes.clone(),
+            peers: 0,
             layer: TransactionLayer::new(config.transaction),
             rng: ChaCha8Rng::from_seed(config.rng_seed),
             epoch: (now, now_unix),
@@ -269,6 +281,38 @@ impl Proxy {
     /// never sheds load (see [`ProxyConfig::shed_after`]).
     pub fn handle_location_backlog(&mut self, waited: Duration) {
         self.location_backlog = waited;
+    }
+
+    /// The SIP super-nodes now live besides this one (the runtime reads them from the P2PSIP
+    /// service list): a URI naming any of them names the overlay, as one naming this node or
+    /// the domain does, so a phone set up with any super-node's address as its domain is found,
+    /// and registers, through every super-node, also once that one is gone. Replaces the
+    /// previous list; at most [`MAX_SUPER_NODES`] are taken, unspecified addresses skipped.
+    pub fn handle_super_nodes(&mut self, peers: &[SocketAddr]) {
+        let mut names = self.configured_super_nodes.clone();
+        let mut taken: Vec<SocketAddr> = Vec::new();
+        for peer in peers {
+            if taken.len() == MAX_SUPER_NODES {
+                break;
+            }
+            if peer.ip().is_unspecified() || *peer == self.config.local || taken.contains(peer) {
+                continue;
+            }
+            taken.push(*peer);
+            for name in route::host_names(*peer) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        self.peers = taken.len();
+        self.config.registrar.super_nodes = names;
+    }
+
+    /// How many SIP super-nodes, this one included, count as the overlay.
+    #[must_use]
+    pub fn super_nodes_known(&self) -> usize {
+        self.peers + 1
     }
 
     /// True while new REGISTERs over UDP are dropped (see [`ProxyConfig::shed_after`]).

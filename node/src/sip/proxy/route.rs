@@ -37,6 +37,20 @@ fn host_ip(host: &str) -> Option<IpAddr> {
         .ok()
 }
 
+/// How URIs name a super-node at `addr`: `host:port`, and the bare host too for port 5060
+/// (RFC 3261 §19.1.2: no port means 5060); IPv6 hosts in brackets, as they appear in URIs.
+pub(crate) fn host_names(addr: SocketAddr) -> Vec<String> {
+    let host = match addr.ip() {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    let mut names = vec![format!("{host}:{}", addr.port())];
+    if addr.port() == SIP_PORT {
+        names.push(host);
+    }
+    names
+}
+
 /// True when a URI names this proxy's own address.
 pub(crate) fn is_own(uri: &SipUri, local: SocketAddr) -> bool {
     host_ip(&uri.host) == Some(local.ip()) && uri.port.unwrap_or(SIP_PORT) == local.port()
@@ -110,12 +124,17 @@ pub(crate) fn classify(
             port: None,
             ..sip.clone()
         });
-        return match sip.user_name().filter(|u| !u.is_empty()) {
+        match sip.user_name().filter(|u| !u.is_empty()) {
             Some(_) => {
-                Aor::from_uri(&overlay_uri, registrar).map_or(Target::Unroutable, Target::Overlay)
+                return Aor::from_uri(&overlay_uri, registrar)
+                    .map_or(Target::Unroutable, Target::Overlay);
             }
-            None => Target::Myself,
-        };
+            // Another super-node itself (no user): that node answers, not this one.
+            None if is_own(sip, local) || sip.host.eq_ignore_ascii_case(&registrar.domain) => {
+                return Target::Myself;
+            }
+            None => {}
+        }
     }
     uri_target(&request.uri).map_or(Target::Unroutable, |(a, l)| Target::Direct(a, l))
 }

@@ -305,3 +305,51 @@ fn tcp_inputs_are_answered_on_their_connection() {
     );
     assert_eq!(h.proxy.metrics().parse_errors, 1);
 }
+
+#[test]
+fn uris_naming_another_live_super_node_count_as_the_overlay() {
+    const PEER: &str = "10.0.0.2:5070";
+    let mut h = Harness::new();
+    h.bind("bob", &format!("sip:bob@{BOB1}"));
+    let invite = |h: &mut Harness, branch: &str| {
+        let target = format!("sip:bob@{PEER}");
+        h.send(ALICE, &from_alice("INVITE", &target, branch, branch, ""));
+        h.serve_dht();
+        h.sent()
+    };
+    // Not known as a super-node: the INVITE goes to that address as it is.
+    only_request(&invite(&mut h, "p1"), PEER, Method::Invite);
+    assert_eq!(h.proxy.super_nodes_known(), 1);
+
+    // Known: bob at the other super-node is bob in the overlay, found through the DHT (also
+    // when that node is gone), and a phone may register there through this node too.
+    let unspecified = addr("0.0.0.0:5060");
+    h.proxy
+        .handle_super_nodes(&[addr(PEER), addr(PROXY), unspecified, addr(PEER)]);
+    assert_eq!(h.proxy.super_nodes_known(), 2);
+    let inv = only_request(&invite(&mut h, "p2"), BOB1, Method::Invite);
+    assert_eq!(inv.uri.to_string(), format!("sip:bob@{BOB1}"));
+    let register = format!(
+        "REGISTER sip:{PROXY} SIP/2.0\nVia: SIP/2.0/UDP {BOB2};branch=z9hG4bKpr1\n\
+         Max-Forwards: 70\nFrom: <sip:carol@{PEER}>;tag=f\nTo: <sip:carol@{PEER}>\n\
+         Call-ID: peer-reg\nCSeq: 1 REGISTER\nContact: <sip:carol@{BOB2}>\n\
+         Content-Length: 0\n\n"
+    );
+    h.send(BOB2, &register);
+    h.serve_dht();
+    response_to(&h.sent(), BOB2, 200);
+    assert_eq!(
+        h.dht[&key_of("carol")].len(),
+        1,
+        "stored as carol in the overlay"
+    );
+    // The other super-node itself (no user) answers its own OPTIONS.
+    let options = format!("sip:{PEER}");
+    h.send(ALICE, &from_alice("OPTIONS", &options, "o2", "o2", ""));
+    only_request(&h.sent(), PEER, Method::Options);
+
+    // Gone from the service list: its address is a plain address again.
+    h.proxy.handle_super_nodes(&[]);
+    only_request(&invite(&mut h, "p3"), PEER, Method::Invite);
+    assert_eq!(h.proxy.super_nodes_known(), 1);
+}
