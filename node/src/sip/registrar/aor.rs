@@ -3,6 +3,9 @@
 use sha1::{Digest, Sha1};
 
 use super::RegistrarConfig;
+
+/// The port of a `sip:` URI that names none.
+const SIP_PORT: u16 = 5060;
 use crate::sip::error::RegisterError;
 use crate::sip::uri::{SipUri, Uri};
 
@@ -61,9 +64,12 @@ impl RegistrarConfig {
         }
         let mut port = itoa::Buffer::new();
         let port = uri.port.map(|p| port.format(p).as_bytes());
+        // A bare host is that host's port 5060 (RFC 3261 §19.1.2), not every port of it: a
+        // phone on a super-node's machine is a phone.
+        let default_port = uri.port.is_none_or(|p| p == SIP_PORT);
         self.super_nodes.iter().any(|n| {
             let n = n.as_bytes();
-            n.eq_ignore_ascii_case(host)
+            (default_port && n.eq_ignore_ascii_case(host))
                 || port.is_some_and(|port| {
                     n.len() == host.len() + 1 + port.len()
                         && n[..host.len()].eq_ignore_ascii_case(host)
@@ -96,6 +102,18 @@ mod tests {
             hex::encode(a.dht_key()),
             hex::encode(Sha1::digest(b"sip:alice@scope"))
         );
+    }
+
+    #[test]
+    fn a_bare_host_is_its_port_5060_only() {
+        let c = RegistrarConfig {
+            super_nodes: vec!["10.0.0.1".into(), "10.0.0.1:5060".into()],
+            ..RegistrarConfig::default()
+        };
+        let overlay = |u: &str| c.is_overlay(Uri::parse(u).unwrap().as_sip().unwrap());
+        assert!(overlay("sip:alice@10.0.0.1"));
+        assert!(overlay("sip:alice@10.0.0.1:5060"));
+        assert!(!overlay("sip:alice@10.0.0.1:5062"), "a phone on that host");
     }
 
     #[test]

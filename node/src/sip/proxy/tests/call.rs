@@ -353,3 +353,22 @@ fn uris_naming_another_live_super_node_count_as_the_overlay() {
     only_request(&invite(&mut h, "p3"), PEER, Method::Invite);
     assert_eq!(h.proxy.super_nodes_known(), 1);
 }
+
+#[test]
+fn a_phone_on_the_proxys_host_at_another_port_is_not_the_overlay() {
+    // The proxy listens on 10.0.0.1:5060, so `sip:10.0.0.1` (no port) names it; a phone on the
+    // same host at port 5062 is a phone, and requests in its dialogs go to it.
+    const LOCAL_PHONE: &str = "10.0.0.1:5062";
+    let mut h = Harness::new();
+    h.bind("bob", &format!("sip:bob@{LOCAL_PHONE}"));
+    let inv = only_request(&invite_bob(&mut h, "lp1"), LOCAL_PHONE, Method::Invite);
+    h.send_msg(LOCAL_PHONE, &uas_response(&inv, 200, "OK", LOCAL_PHONE));
+    response_to(&h.sent(), ALICE, 200);
+    let bye = format!(
+        "BYE sip:bob@{LOCAL_PHONE} SIP/2.0\nVia: SIP/2.0/UDP {ALICE};branch=z9hG4bKlpbye\n\
+         Route: <sip:{PROXY};lr>\nMax-Forwards: 70\nFrom: <sip:alice@scope>;tag=a1\n\
+         To: <sip:bob@scope>;tag=b1\nCall-ID: call1\nCSeq: 2 BYE\nContent-Length: 0\n\n"
+    );
+    h.send(ALICE, &bye);
+    only_request(&h.sent(), LOCAL_PHONE, Method::Bye);
+}
