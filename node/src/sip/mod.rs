@@ -81,4 +81,4 @@ pub use message::{Header, Headers, Message, Method, Request, Response};
 pub use params::Params;
 pub(crate) use parse::skip_crlf;
 pub use parse::{Frame, Limits, frame_stream, parse_message, parse_message_with};
-pub use uri::{SipUri, Uri};
+pub use uri::{DEFAULT_PORT, SipUri, Uri};

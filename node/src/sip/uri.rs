@@ -12,6 +12,9 @@ use super::error::ParseError;
 use super::params::Params;
 use super::text::{find_byte, small, split_once_byte};
 
+/// The port a `sip:` URI (or Via sent-by) that names none means (RFC 3261 §19.1.2).
+pub const DEFAULT_PORT: u16 = 5060;
+
 /// A Request-URI or the URI inside a name-addr.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Uri {

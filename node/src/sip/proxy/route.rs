@@ -14,7 +14,7 @@ use crate::sip::{Request, Response, SipUri, Uri};
 use super::io::Link;
 
 /// Default SIP port for `sip:` URIs and Via sent-by without a port.
-pub(crate) const SIP_PORT: u16 = 5060;
+pub(crate) const SIP_PORT: u16 = crate::sip::DEFAULT_PORT;
 
 /// What routing a request amounts to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,11 +3,8 @@
 use sha1::{Digest, Sha1};
 
 use super::RegistrarConfig;
-
-/// The port of a `sip:` URI that names none.
-const SIP_PORT: u16 = 5060;
 use crate::sip::error::RegisterError;
-use crate::sip::uri::{SipUri, Uri};
+use crate::sip::uri::{DEFAULT_PORT, SipUri, Uri};
 
 /// A canonical address-of-record, `sip:user@DOMAIN`.
 ///
@@ -66,7 +63,7 @@ impl RegistrarConfig {
         let port = uri.port.map(|p| port.format(p).as_bytes());
         // A bare host is that host's port 5060 (RFC 3261 §19.1.2), not every port of it: a
         // phone on a super-node's machine is a phone.
-        let default_port = uri.port.is_none_or(|p| p == SIP_PORT);
+        let default_port = uri.port.is_none_or(|p| p == DEFAULT_PORT);
         self.super_nodes.iter().any(|n| {
             let n = n.as_bytes();
             (default_port && n.eq_ignore_ascii_case(host))
