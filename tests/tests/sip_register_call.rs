@@ -1,6 +1,7 @@
 //! SIP through a running `scope-node` with sipp as phones: 1,000 registrations that all
 //! resolve, a full call, CANCEL, unknown user (404) and a vanished device (408), calls over
-//! TCP and between TCP and UDP phones, and bindings that outlive super-nodes killed.
+//! TCP and between TCP and UDP phones, bindings that outlive super-nodes killed, and a
+//! registration's refresh and removal through another super-node than the one it was made at.
 //!
 //! Needs `sipp` (Debian `sip-tester`); the tests are skipped with a message without it.
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use scope_tests::sip::{
     Sipp, Transport, free_port, have, register_all, register_all_over, scenario, sipp_args,
-    users_file,
+    udp_exchange, users_file,
 };
 use scope_tests::{Daemon, poll_until, start_overlay};
 
@@ -302,4 +303,73 @@ fn phones_naming_any_super_node_as_their_domain_are_found_through_every_one() {
     );
     uac.extend(["-inf".to_string(), file.display().to_string()]);
     calls_answered(b.sip_addr(), "uas.xml", uas_port, uac, list.len());
+}
+
+/// One REGISTER for alice from the device whose Call-ID is `device`, over UDP to `node`;
+/// returns the status code and the Contact values of the answer.
+fn register_raw(node: SocketAddr, device: &str, cseq: u32, contact: &str) -> (u16, Vec<String>) {
+    let text = format!(
+        "REGISTER sip:scope SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK{device}{cseq}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:alice@scope>;tag={device}\r\nTo: <sip:alice@scope>\r\n\
+         Call-ID: {device}\r\nCSeq: {cseq} REGISTER\r\n{contact}Content-Length: 0\r\n\r\n"
+    );
+    let reply = udp_exchange(node, text.as_bytes(), Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no answer from {node} to {device} {cseq}"));
+    let reply = String::from_utf8(reply).unwrap();
+    let status = reply
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not a response: {reply}"));
+    let contacts = reply
+        .lines()
+        .filter_map(|l| l.strip_prefix("Contact: "))
+        .map(str::to_owned)
+        .collect();
+    (status, contacts)
+}
+
+#[test]
+fn a_registration_is_refreshed_and_removed_through_another_super_node() {
+    // Two devices of alice register at different super-nodes; each super-node answers with
+    // every binding the DHT holds; only a binding's own device (its Call-ID) may refresh or
+    // remove it, through any super-node; `Contact: *` removes the requester's bindings only.
+    let a = Daemon::start(&[]);
+    a.wait_joined(Duration::from_secs(10));
+    let b = Daemon::start(&[a.overlay]);
+    b.wait_joined(Duration::from_secs(10));
+    let (a, b) = (a.sip_addr(), b.sip_addr());
+    let one = "<sip:alice@127.0.0.1:41001>";
+    let two = "<sip:alice@127.0.0.1:41002>";
+    let with = |list: &[String], c: &str| list.iter().any(|l| l.starts_with(c));
+
+    let (code, list) = register_raw(a, "dev1", 1, &format!("Contact: {one};expires=300\r\n"));
+    assert_eq!((code, list.len()), (200, 1), "{list:?}");
+    let (code, list) = register_raw(b, "dev2", 1, &format!("Contact: {two};expires=300\r\n"));
+    assert_eq!(code, 200);
+    assert!(
+        with(&list, one) && with(&list, two),
+        "B lists both: {list:?}"
+    );
+
+    // Device 1 refreshes through B; a stranger cannot remove its binding.
+    let (code, list) = register_raw(b, "dev1", 2, &format!("Contact: {one};expires=600\r\n"));
+    assert_eq!(code, 200);
+    assert!(
+        list.iter()
+            .any(|l| l.starts_with(one) && l.contains("expires=6")),
+        "{list:?}"
+    );
+    let (code, _) = register_raw(b, "stranger", 1, &format!("Contact: {one};expires=0\r\n"));
+    assert_eq!(code, 403, "only the device that registered may remove");
+
+    // Device 2 removes all of its own bindings through A: device 1's stays.
+    let (code, list) = register_raw(a, "dev2", 2, "Contact: *\r\nExpires: 0\r\n");
+    assert_eq!(code, 200);
+    assert!(with(&list, one) && !with(&list, two), "{list:?}");
+    // Device 1 removes its binding through B; A then lists nothing.
+    let (code, list) = register_raw(b, "dev1", 3, &format!("Contact: {one};expires=0\r\n"));
+    assert_eq!((code, list.len()), (200, 0), "{list:?}");
+    let (code, list) = register_raw(a, "dev3", 1, "");
+    assert_eq!((code, list.len()), (200, 0), "a query through A: {list:?}");
 }
