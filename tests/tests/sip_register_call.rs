@@ -1,7 +1,8 @@
 //! SIP through a running `scope-node` with sipp as phones: 1,000 registrations that all
 //! resolve, a full call, CANCEL, unknown user (404) and a vanished device (408), calls over
-//! TCP and between TCP and UDP phones, bindings that outlive super-nodes killed, and a
-//! registration's refresh and removal through another super-node than the one it was made at.
+//! TCP and between TCP and UDP phones, a dialog with re-INVITE, UPDATE and INFO, bindings that
+//! outlive super-nodes killed, and a registration's refresh and removal through another
+//! super-node than the one it was made at.
 //!
 //! Needs `sipp` (Debian `sip-tester`); the tests are skipped with a message without it.
 
@@ -372,4 +373,43 @@ fn a_registration_is_refreshed_and_removed_through_another_super_node() {
     assert_eq!((code, list.len()), (200, 0), "{list:?}");
     let (code, list) = register_raw(a, "dev3", 1, "");
     assert_eq!((code, list.len()), (200, 0), "a query through A: {list:?}");
+}
+
+#[test]
+fn a_dialog_with_reinvite_update_and_info_through_two_super_nodes() {
+    if sipp_missing() {
+        return;
+    }
+    // Callees register at A; callers reach them through B, then within each dialog send a
+    // re-INVITE (ACKed), an UPDATE, an INFO and a BYE, all along the Record-Route.
+    let a = Daemon::start(&[]);
+    a.wait_joined(Duration::from_secs(10));
+    let b = Daemon::start(&[a.overlay]);
+    b.wait_joined(Duration::from_secs(10));
+    let dir = tempfile::tempdir().unwrap();
+    let uas_port = free_port();
+    let list: Vec<String> = (0..10).map(|i| format!("dl{i:03}")).collect();
+    register_all(a.sip_addr(), dir.path(), &list, "", uas_port, 20);
+    let file = users_file(dir.path(), "dialogs.csv", &list);
+    let mut uac = sipp_args(
+        Some(b.sip_addr()),
+        &scenario("uac_dialog.xml"),
+        free_port(),
+        list.len(),
+        10,
+        &[("domain", "scope".into()), ("prefix", String::new())],
+    );
+    uac.extend(["-inf".to_string(), file.display().to_string()]);
+    calls_answered(b.sip_addr(), "uas_dialog.xml", uas_port, uac, list.len());
+    let (_, metrics) = b.get("/metrics").unwrap();
+    for (method, n) in [
+        ("INVITE", 20),
+        ("UPDATE", 10),
+        ("INFO", 10),
+        ("ACK", 20),
+        ("BYE", 10),
+    ] {
+        let line = format!("scope_sip_requests_total{{method=\"{method}\"}} {n}");
+        assert!(metrics.contains(&line), "{line}\n{metrics}");
+    }
 }

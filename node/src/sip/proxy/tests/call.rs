@@ -372,3 +372,73 @@ fn a_phone_on_the_proxys_host_at_another_port_is_not_the_overlay() {
     h.send(ALICE, &bye);
     only_request(&h.sent(), LOCAL_PHONE, Method::Bye);
 }
+
+/// An in-dialog request from `from` (sent to `via`, Route naming the proxy) to `target`.
+fn in_dialog(method: &str, target: &str, from: &str, branch: &str, cseq: u32) -> String {
+    format!(
+        "{method} {target} SIP/2.0\nVia: SIP/2.0/UDP {from};branch=z9hG4bK{branch}\n\
+         Route: <sip:{PROXY};lr>\nMax-Forwards: 70\nFrom: <sip:alice@scope>;tag=a1\n\
+         To: <sip:bob@scope>;tag=b1\nCall-ID: dlg1\nCSeq: {cseq} {method}\n\
+         Event: presence\nSubscription-State: active\nContent-Length: 0\n\n"
+    )
+}
+
+#[test]
+fn subscribe_notify_and_in_dialog_reinvite_update_info_are_routed() {
+    let mut h = Harness::new();
+    h.bind("bob", &format!("sip:bob@{BOB1}"));
+
+    // SUBSCRIBE is looked up and record-routed like INVITE, with no 100 Trying.
+    let subscribe = from_alice(
+        "SUBSCRIBE",
+        "sip:bob@scope",
+        "sub1",
+        "dlg1",
+        "Event: presence\nExpires: 600\n",
+    );
+    h.send(ALICE, &subscribe);
+    assert!(h.sent().is_empty(), "no 100 for non-INVITE");
+    h.serve_dht();
+    let sub = only_request(&h.sent(), BOB1, Method::Subscribe);
+    assert_eq!(sub.uri.to_string(), format!("sip:bob@{BOB1}"));
+    assert_eq!(
+        sub.headers.get(name::RECORD_ROUTE),
+        Some(format!("<sip:{PROXY};lr>").as_str()),
+        "a SUBSCRIBE makes a dialog: record-routed"
+    );
+    h.send_msg(BOB1, &uas_response(&sub, 200, "OK", BOB1));
+    assert_eq!(statuses_to(&h.sent(), ALICE), [200]);
+
+    // Bob's NOTIFY comes back along the Record-Route to Alice's contact.
+    let notify = in_dialog("NOTIFY", &format!("sip:alice@{ALICE}"), BOB1, "n1", 1);
+    h.send(BOB1, &notify);
+    let fwd = only_request(&h.sent(), ALICE, Method::Notify);
+    assert_eq!(fwd.headers.get(name::ROUTE), None, "own Route popped");
+    assert_eq!(fwd.headers.vias().unwrap().len(), 2);
+    h.send_msg(ALICE, &uas_response(&fwd, 200, "OK", ALICE));
+    assert_eq!(statuses_to(&h.sent(), BOB1), [200]);
+
+    // re-INVITE, UPDATE and INFO inside a dialog follow the Route, with no lookup.
+    for (i, method) in [(2, "INVITE"), (3, "UPDATE"), (4, "INFO")] {
+        let req = in_dialog(method, &format!("sip:bob@{BOB1}"), ALICE, method, i);
+        h.send(ALICE, &req);
+        assert!(
+            h.outputs().is_empty(),
+            "{method}: no lookup inside a dialog"
+        );
+        let sent = h.sent();
+        let fwd = sent
+            .iter()
+            .find_map(|(a, m)| match m {
+                Message::Request(r) if *a == addr(BOB1) && r.method.as_str() == method => {
+                    Some(r.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{method} not forwarded: {sent:#?}"));
+        h.send_msg(BOB1, &uas_response(&fwd, 200, "OK", BOB1));
+        let statuses = statuses_to(&h.sent(), ALICE);
+        assert_eq!(statuses.last(), Some(&200), "{method}: {statuses:?}");
+    }
+    h.assert_idle_after_timers();
+}
