@@ -1,6 +1,7 @@
 //! SIP through a running `scope-node` with sipp as phones: 1,000 registrations that all
 //! resolve, a full call, CANCEL, unknown user (404) and a vanished device (408), calls over
-//! TCP and between TCP and UDP phones, a dialog with re-INVITE, UPDATE and INFO, bindings that
+//! TCP and between TCP and UDP phones, parallel forking to two devices of one user, a dialog
+//! with re-INVITE, UPDATE and INFO, bindings that
 //! outlive super-nodes killed, and a registration's refresh and removal through another
 //! super-node than the one it was made at.
 //!
@@ -412,4 +413,57 @@ fn a_dialog_with_reinvite_update_and_info_through_two_super_nodes() {
         let line = format!("scope_sip_requests_total{{method=\"{method}\"}} {n}");
         assert!(metrics.contains(&line), "{line}\n{metrics}");
     }
+}
+
+#[test]
+fn a_call_forks_to_both_devices_of_a_user_and_cancels_the_one_that_did_not_answer() {
+    if sipp_missing() {
+        return;
+    }
+    // Each user has two devices registered at A: one answers, the other only rings. A call
+    // through B rings both at once; the answer reaches the caller and the ringing device is
+    // sent CANCEL (it answers 200 and 487, which the proxy ACKs).
+    let a = Daemon::start(&[]);
+    a.wait_joined(Duration::from_secs(10));
+    let b = Daemon::start(&[a.overlay]);
+    b.wait_joined(Duration::from_secs(10));
+    let dir = tempfile::tempdir().unwrap();
+    let (answering, ringing) = (free_port(), free_port());
+    let list: Vec<String> = (0..5).map(|i| format!("fork{i}")).collect();
+    register_all(a.sip_addr(), dir.path(), &list, "", answering, 20);
+    register_all(a.sip_addr(), dir.path(), &list, "", ringing, 20);
+
+    let ring = Sipp::spawn(
+        "ringing device",
+        &sipp_args(
+            None,
+            &scenario("uas_ring.xml"),
+            ringing,
+            list.len(),
+            10,
+            &[],
+        ),
+    );
+    let file = users_file(dir.path(), "forks.csv", &list);
+    let mut uac = sipp_args(
+        Some(b.sip_addr()),
+        &scenario("uac.xml"),
+        free_port(),
+        list.len(),
+        5,
+        &[("domain", "scope".into()), ("prefix", String::new())],
+    );
+    uac.extend(["-inf".to_string(), file.display().to_string()]);
+    calls_answered(b.sip_addr(), "uas.xml", answering, uac, list.len());
+    let ring = ring.wait(Duration::from_secs(20));
+    assert!(
+        ring.ok(),
+        "the ringing device was not cancelled\n{}",
+        ring.log
+    );
+    let (_, metrics) = b.get("/metrics").unwrap();
+    assert!(
+        metrics.contains("scope_sip_requests_total{method=\"INVITE\"} 5"),
+        "{metrics}"
+    );
 }
