@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use scope_tests::sip::{
@@ -64,6 +65,39 @@ fn calls_answered_over(
     );
 }
 
+/// Super-node A, which starts an overlay, and super-node B, joined through A.
+fn two_super_nodes() -> (Daemon, Daemon) {
+    let a = Daemon::start(&[]);
+    a.wait_joined(Duration::from_secs(10));
+    let b = Daemon::start(&[a.overlay]);
+    b.wait_joined(Duration::from_secs(10));
+    (a, b)
+}
+
+/// sipp arguments for a caller running scenario `uac` once for each of `users` at `domain`
+/// (listed in the file `name` written into `dir`), through `via` at `rate` calls a second.
+fn callers(
+    via: SocketAddr,
+    uac: &str,
+    (dir, name): (&Path, &str),
+    users: &[String],
+    rate: usize,
+    domain: &str,
+) -> Vec<String> {
+    let file = users_file(dir, name, users);
+    let keys = [("domain", domain.to_owned()), ("prefix", String::new())];
+    let mut args = sipp_args(
+        Some(via),
+        &scenario(uac),
+        free_port(),
+        users.len(),
+        rate,
+        &keys,
+    );
+    args.extend(["-inf".to_string(), file.display().to_string()]);
+    args
+}
+
 #[test]
 fn thousand_users_register_then_each_one_resolves() {
     if sipp_missing() {
@@ -71,27 +105,16 @@ fn thousand_users_register_then_each_one_resolves() {
     }
     // Users register at super-node A and are called through super-node B: B finds every one
     // of them in the DHT.
-    let a = Daemon::start(&[]);
-    a.wait_joined(Duration::from_secs(10));
-    let b = Daemon::start(&[a.overlay]);
-    b.wait_joined(Duration::from_secs(10));
+    let (a, b) = two_super_nodes();
     let via = &b;
     let dir = tempfile::tempdir().unwrap();
     let uas_port = free_port();
     let list = users(1000);
     register_all(a.sip_addr(), dir.path(), &list, "", uas_port, 1000);
 
-    let file = users_file(dir.path(), "callees.csv", &list);
-    let mut uac = sipp_args(
-        Some(via.sip_addr()),
-        &scenario("uac.xml"),
-        free_port(),
-        list.len(),
-        // A rate a loaded 2-core CI machine sustains for both sipp ends and two debug daemons.
-        100,
-        &[("domain", "scope".into()), ("prefix", String::new())],
-    );
-    uac.extend(["-inf".to_string(), file.display().to_string()]);
+    // A rate a loaded 2-core CI machine sustains for both sipp ends and two debug daemons.
+    let file = (dir.path(), "callees.csv");
+    let uac = callers(via.sip_addr(), "uac.xml", file, &list, 100, "scope");
     calls_answered(via.sip_addr(), "uas.xml", uas_port, uac, list.len());
 
     let (_, metrics) = via.get("/metrics").unwrap();
@@ -174,10 +197,7 @@ fn calls_over_tcp_and_between_tcp_and_udp_phones_through_two_super_nodes() {
     // over the transport its contact names, whatever transport the caller used: TCP to TCP, a
     // UDP caller to a TCP phone, a TCP caller to a UDP phone. A sipp in TCP mode neither sends
     // nor listens on UDP, so every call that completes crossed B over TCP where it says so.
-    let a = Daemon::start(&[]);
-    a.wait_joined(Duration::from_secs(10));
-    let b = Daemon::start(&[a.overlay]);
-    b.wait_joined(Duration::from_secs(10));
+    let (a, b) = two_super_nodes();
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("tt", Transport::Tcp, Transport::Tcp),
@@ -188,16 +208,15 @@ fn calls_over_tcp_and_between_tcp_and_udp_phones_through_two_super_nodes() {
         let list: Vec<String> = (0..20).map(|i| format!("{name}{i:03}")).collect();
         let uas_port = free_port();
         register_all_over(phone, a.sip_addr(), dir.path(), &list, "", uas_port, 20);
-        let file = users_file(dir.path(), &format!("{name}.csv"), &list);
-        let mut uac = sipp_args(
-            Some(b.sip_addr()),
-            &scenario("uac.xml"),
-            free_port(),
-            list.len(),
+        let file = format!("{name}.csv");
+        let mut uac = callers(
+            b.sip_addr(),
+            "uac.xml",
+            (dir.path(), &file),
+            &list,
             20,
-            &[("domain", "scope".into()), ("prefix", String::new())],
+            "scope",
         );
-        uac.extend(["-inf".to_string(), file.display().to_string()]);
         uac.extend(caller.sipp_args());
         calls_answered_over(b.sip_addr(), "uas.xml", uas_port, phone, uac, list.len());
     }
@@ -235,16 +254,8 @@ fn bindings_outlive_two_of_four_super_nodes_killed() {
     nodes[2].kill();
     nodes[3].kill();
     let via = nodes[1].sip_addr();
-    let file = users_file(dir.path(), "survivors.csv", &list);
-    let mut uac = sipp_args(
-        Some(via),
-        &scenario("uac.xml"),
-        free_port(),
-        list.len(),
-        50,
-        &[("domain", "scope".into()), ("prefix", String::new())],
-    );
-    uac.extend(["-inf".to_string(), file.display().to_string()]);
+    let file = (dir.path(), "survivors.csv");
+    let uac = callers(via, "uac.xml", file, &list, 50, "scope");
     calls_answered(via, "uas.xml", uas_port, uac, list.len());
     let (_, metrics) = nodes[1].get("/metrics").unwrap();
     assert!(
@@ -262,10 +273,7 @@ fn phones_naming_any_super_node_as_their_domain_are_found_through_every_one() {
     // with super-node A's address as their domain register through B; then A crashes, and
     // calls to them at A's address, placed through B, still reach them: B learnt A's address
     // from the P2PSIP service list and looks the users up in the DHT.
-    let mut a = Daemon::start(&[]);
-    a.wait_joined(Duration::from_secs(10));
-    let b = Daemon::start(&[a.overlay]);
-    b.wait_joined(Duration::from_secs(10));
+    let (mut a, b) = two_super_nodes();
     let known = poll_until(Duration::from_secs(30), Duration::from_millis(200), || {
         b.status().is_ok_and(|s| s["sip"]["super_nodes"] == 2)
     });
@@ -295,15 +303,15 @@ fn phones_naming_any_super_node_as_their_domain_are_found_through_every_one() {
     assert!(out.ok(), "registrations through B failed\n{}", out.log);
 
     a.kill();
-    let mut uac = sipp_args(
-        Some(b.sip_addr()),
-        &scenario("uac.xml"),
-        free_port(),
-        list.len(),
+    let domain = &keys[0].1;
+    let uac = callers(
+        b.sip_addr(),
+        "uac.xml",
+        (dir.path(), "at-a.csv"),
+        &list,
         20,
-        &keys,
+        domain,
     );
-    uac.extend(["-inf".to_string(), file.display().to_string()]);
     calls_answered(b.sip_addr(), "uas.xml", uas_port, uac, list.len());
 }
 
@@ -336,10 +344,7 @@ fn a_registration_is_refreshed_and_removed_through_another_super_node() {
     // Two devices of alice register at different super-nodes; each super-node answers with
     // every binding the DHT holds; only a binding's own device (its Call-ID) may refresh or
     // remove it, through any super-node; `Contact: *` removes the requester's bindings only.
-    let a = Daemon::start(&[]);
-    a.wait_joined(Duration::from_secs(10));
-    let b = Daemon::start(&[a.overlay]);
-    b.wait_joined(Duration::from_secs(10));
+    let (a, b) = two_super_nodes();
     let (a, b) = (a.sip_addr(), b.sip_addr());
     let one = "<sip:alice@127.0.0.1:41001>";
     let two = "<sip:alice@127.0.0.1:41002>";
@@ -383,24 +388,13 @@ fn a_dialog_with_reinvite_update_and_info_through_two_super_nodes() {
     }
     // Callees register at A; callers reach them through B, then within each dialog send a
     // re-INVITE (ACKed), an UPDATE, an INFO and a BYE, all along the Record-Route.
-    let a = Daemon::start(&[]);
-    a.wait_joined(Duration::from_secs(10));
-    let b = Daemon::start(&[a.overlay]);
-    b.wait_joined(Duration::from_secs(10));
+    let (a, b) = two_super_nodes();
     let dir = tempfile::tempdir().unwrap();
     let uas_port = free_port();
     let list: Vec<String> = (0..10).map(|i| format!("dl{i:03}")).collect();
     register_all(a.sip_addr(), dir.path(), &list, "", uas_port, 20);
-    let file = users_file(dir.path(), "dialogs.csv", &list);
-    let mut uac = sipp_args(
-        Some(b.sip_addr()),
-        &scenario("uac_dialog.xml"),
-        free_port(),
-        list.len(),
-        10,
-        &[("domain", "scope".into()), ("prefix", String::new())],
-    );
-    uac.extend(["-inf".to_string(), file.display().to_string()]);
+    let file = (dir.path(), "dialogs.csv");
+    let uac = callers(b.sip_addr(), "uac_dialog.xml", file, &list, 10, "scope");
     calls_answered(b.sip_addr(), "uas_dialog.xml", uas_port, uac, list.len());
     let (_, metrics) = b.get("/metrics").unwrap();
     for (method, n) in [
@@ -423,10 +417,7 @@ fn a_call_forks_to_both_devices_of_a_user_and_cancels_the_one_that_did_not_answe
     // Each user has two devices registered at A: one answers, the other only rings. A call
     // through B rings both at once; the answer reaches the caller and the ringing device is
     // sent CANCEL (it answers 200 and 487, which the proxy ACKs).
-    let a = Daemon::start(&[]);
-    a.wait_joined(Duration::from_secs(10));
-    let b = Daemon::start(&[a.overlay]);
-    b.wait_joined(Duration::from_secs(10));
+    let (a, b) = two_super_nodes();
     let dir = tempfile::tempdir().unwrap();
     let (answering, ringing) = (free_port(), free_port());
     let list: Vec<String> = (0..5).map(|i| format!("fork{i}")).collect();
@@ -444,16 +435,14 @@ fn a_call_forks_to_both_devices_of_a_user_and_cancels_the_one_that_did_not_answe
             &[],
         ),
     );
-    let file = users_file(dir.path(), "forks.csv", &list);
-    let mut uac = sipp_args(
-        Some(b.sip_addr()),
-        &scenario("uac.xml"),
-        free_port(),
-        list.len(),
+    let uac = callers(
+        b.sip_addr(),
+        "uac.xml",
+        (dir.path(), "forks.csv"),
+        &list,
         5,
-        &[("domain", "scope".into()), ("prefix", String::new())],
+        "scope",
     );
-    uac.extend(["-inf".to_string(), file.display().to_string()]);
     calls_answered(b.sip_addr(), "uas.xml", answering, uac, list.len());
     let ring = ring.wait(Duration::from_secs(20));
     assert!(
