@@ -239,7 +239,7 @@ pub enum Command {
         /// Where the records go, oldest first.
         reply: oneshot::Sender<Vec<DhtTiming>>,
     },
-    /// The other SIP super-nodes now live (see [`Proxy::handle_super_nodes`]).
+    /// The other SIP super-nodes (see [`Proxy::handle_super_nodes`]).
     ///
     /// [`Proxy::handle_super_nodes`]: crate::sip::proxy::Proxy::handle_super_nodes
     SuperNodes(Vec<SocketAddr>),
@@ -272,7 +272,7 @@ impl SipHandle {
         rx.await.ok()
     }
 
-    /// Tells the proxy which other SIP super-nodes are live; false once the runtime has
+    /// Tells the proxy which other SIP super-nodes there are; false once the runtime has
     /// stopped.
     pub async fn set_super_nodes(&self, peers: Vec<SocketAddr>) -> bool {
         self.tx.send(Command::SuperNodes(peers)).await.is_ok()

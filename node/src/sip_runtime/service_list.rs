@@ -25,8 +25,12 @@ pub const ADVERT_TTL: Duration = Duration::from_secs(600);
 /// [`FOLLOW_EVERY`]: a new overlay learns its super-nodes within seconds.
 const FOLLOW_FIRST: Duration = Duration::from_secs(1);
 /// How often [`follow`] reads the list once settled: a new super-node counts as the overlay
-/// everywhere within this, a vanished one stops counting within it plus [`ADVERT_TTL`].
-pub const FOLLOW_EVERY: Duration = Duration::from_secs(60);
+/// everywhere within this.
+const FOLLOW_EVERY: Duration = Duration::from_secs(60);
+/// How long [`follow`] keeps counting a super-node that has left the list (crashed, or
+/// gone home): phones set up with its address as their domain keep reaching the overlay
+/// through the others for the rest of the event.
+const REMEMBER: Duration = Duration::from_secs(24 * 3600);
 /// After a failed read, [`follow`] tries again this soon.
 const FOLLOW_RETRY: Duration = Duration::from_secs(5);
 
@@ -87,8 +91,10 @@ pub fn providers(values: &[Vec<u8>]) -> Vec<SocketAddr> {
     out
 }
 
-/// Reads the P2PSIP service list now and then and hands the live super-nodes to `tell`,
-/// until `tell` returns false (the SIP runtime has stopped).
+/// Reads the P2PSIP service list now and then and hands the super-nodes to `tell`: those
+/// listed, and those listed within [`REMEMBER`], most recently seen first, at most
+/// [`MAX_SUPER_NODES`](crate::sip::proxy::MAX_SUPER_NODES); until `tell` returns false (the SIP
+/// runtime has stopped).
 pub async fn follow<D, F, Fut>(dir: &D, mut tell: F)
 where
     D: ServiceDirectory,
@@ -96,11 +102,22 @@ where
     Fut: Future<Output = bool>,
 {
     let mut every = FOLLOW_FIRST;
+    let mut seen: Vec<(SocketAddr, std::time::Instant)> = Vec::new();
     tokio::time::sleep(FOLLOW_FIRST).await;
     loop {
         let wait = match dir.values(service_key()).await {
             Ok(values) => {
-                if !tell(providers(&values)).await {
+                let now = crate::runtime::now();
+                for addr in providers(&values) {
+                    match seen.iter_mut().find(|(a, _)| *a == addr) {
+                        Some(entry) => entry.1 = now,
+                        None => seen.push((addr, now)),
+                    }
+                }
+                seen.retain(|(_, at)| now.saturating_duration_since(*at) < REMEMBER);
+                seen.sort_by_key(|(_, at)| std::cmp::Reverse(*at));
+                seen.truncate(crate::sip::proxy::MAX_SUPER_NODES);
+                if !tell(seen.iter().map(|(a, _)| *a).collect()).await {
                     return;
                 }
                 every = (every * 2).min(FOLLOW_EVERY);
@@ -222,25 +239,38 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn follow_tells_the_listed_super_nodes_until_told_to_stop() {
+    async fn follow_tells_the_listed_super_nodes_and_remembers_those_gone() {
         let dir = Recorder::default();
         dir.0.lock().unwrap().extend([
             "put P2PSIP".to_owned(),
             "put 10.0.0.1:5060".to_owned(),
             "put 10.0.0.2:5070".to_owned(),
         ]);
+        let (a, b): (SocketAddr, SocketAddr) = (
+            "10.0.0.1:5060".parse().unwrap(),
+            "10.0.0.2:5070".parse().unwrap(),
+        );
         let mut told = Vec::new();
         follow(&dir, |peers| {
             told.push(peers);
+            if told.len() == 1 {
+                // A leaves the list (its advertisement expired after a crash).
+                dir.0.lock().unwrap().retain(|l| l != "put 10.0.0.1:5060");
+            }
             std::future::ready(told.len() < 3)
         })
         .await;
-        assert_eq!(told.len(), 3);
-        let want: Vec<SocketAddr> = vec![
-            "10.0.0.1:5060".parse().unwrap(),
-            "10.0.0.2:5070".parse().unwrap(),
-        ];
-        assert!(told.iter().all(|t| *t == want), "{told:?}");
+        assert_eq!(told[0], [a, b]);
+        // Still told, after those still listed: its address keeps meaning the overlay.
+        assert_eq!(told[1], [b, a]);
+        assert_eq!(told[2], [b, a]);
+        let mut fresh = Vec::new();
+        follow(&dir, |peers| {
+            fresh.push(peers);
+            std::future::ready(false)
+        })
+        .await;
+        assert_eq!(fresh, [vec![b]], "a new follower knows only what is listed");
     }
 
     #[tokio::test]

@@ -283,11 +283,12 @@ impl Proxy {
         self.location_backlog = waited;
     }
 
-    /// The SIP super-nodes now live besides this one (the runtime reads them from the P2PSIP
-    /// service list): a URI naming any of them names the overlay, as one naming this node or
-    /// the domain does, so a phone set up with any super-node's address as its domain is found,
-    /// and registers, through every super-node, also once that one is gone. Replaces the
-    /// previous list; at most [`MAX_SUPER_NODES`] are taken, unspecified addresses skipped.
+    /// The other SIP super-nodes (the runtime reads them from the P2PSIP service list and
+    /// keeps those that left it for a while): a URI naming any of them names the overlay, as
+    /// one naming this node or the domain does, so a phone set up with any super-node's address
+    /// as its domain is found, and registers, through every super-node, also once that one is
+    /// gone. Replaces the previous list; at most [`MAX_SUPER_NODES`] are taken, unspecified
+    /// addresses skipped.
     pub fn handle_super_nodes(&mut self, peers: &[SocketAddr]) {
         let mut names = self.configured_super_nodes.clone();
         let mut taken: Vec<SocketAddr> = Vec::new();
