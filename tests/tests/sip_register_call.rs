@@ -1,9 +1,9 @@
-//! SIP through a running `scope-node` with sipp as phones: 1,000 registrations that all
+//! SIP through running `scope-node`s with sipp as phones: 1,000 registrations that all
 //! resolve, a full call, CANCEL, unknown user (404) and a vanished device (408), calls over
 //! TCP and between TCP and UDP phones, parallel forking to two devices of one user, a dialog
-//! with re-INVITE, UPDATE and INFO, bindings that
-//! outlive super-nodes killed, and a registration's refresh and removal through another
-//! super-node than the one it was made at.
+//! with re-INVITE, UPDATE and INFO, bindings that outlive super-nodes killed, phones using
+//! another super-node's address as their domain, and a registration's refresh and removal
+//! through another super-node than the one it was made at.
 //!
 //! Needs `sipp` (Debian `sip-tester`); the tests are skipped with a message without it.
 
