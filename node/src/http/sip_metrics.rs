@@ -18,8 +18,9 @@ pub(super) struct SipBody {
     dht_pending: usize,
     bindings_cached: usize,
     tcp_connections: usize,
-    /// SIP super-nodes, this one included, whose addresses count as the overlay.
-    super_nodes: usize,
+    /// The SIP super-nodes whose addresses count as the overlay, this one first: every live
+    /// one, from the P2PSIP service list, and those that left it within a day.
+    super_nodes: Vec<std::net::SocketAddr>,
     requests: u64,
     parse_errors: u64,
     dht_failures: u64,
@@ -35,7 +36,7 @@ impl SipBody {
             dht_pending: s.dht_pending,
             bindings_cached: s.bindings_cached,
             tcp_connections: s.tcp_connections,
-            super_nodes: s.super_nodes,
+            super_nodes: s.super_nodes.clone(),
             requests: s.metrics.requests.values().sum(),
             parse_errors: s.metrics.parse_errors,
             dht_failures: s.metrics.dht_failures,
@@ -174,7 +175,7 @@ pub(super) fn render(out: &mut String, s: &SipStatus) {
             "scope_sip_super_nodes",
             "SIP super-nodes, this one included, whose addresses count as the overlay.",
             "gauge",
-            count(s.super_nodes),
+            count(s.super_nodes.len()),
         ),
     ];
     for (name, help, kind, v) in plain {
@@ -258,7 +259,10 @@ mod tests {
             bindings_cached: 4,
             tcp_connections: 0,
             tcp_send_drops: 0,
-            super_nodes: 3,
+            super_nodes: ["127.0.0.1:5060", "10.0.0.2:5060", "10.0.0.3:5070"]
+                .iter()
+                .map(|a| a.parse().unwrap())
+                .collect(),
             metrics,
             uptime: std::time::Duration::ZERO,
         };

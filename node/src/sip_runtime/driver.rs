@@ -387,7 +387,7 @@ impl<L: LocationService> Driver<L> {
             bindings_cached: self.proxy.cached_aors(),
             tcp_connections: self.conns.len(),
             tcp_send_drops: self.conns.send_drops,
-            super_nodes: self.proxy.super_nodes_known(),
+            super_nodes: self.proxy.super_nodes(),
             metrics: self.proxy.metrics().clone(),
             uptime: now().saturating_duration_since(self.started),
         }

@@ -218,8 +218,8 @@ pub struct SipStatus {
     pub tcp_connections: usize,
     /// Messages dropped because a TCP connection's send queue was full or it could not open.
     pub tcp_send_drops: u64,
-    /// SIP super-nodes, this one included, whose addresses count as the overlay.
-    pub super_nodes: usize,
+    /// The SIP super-nodes whose addresses count as the overlay, this one first.
+    pub super_nodes: Vec<SocketAddr>,
     /// The proxy's counters.
     pub metrics: Metrics,
     /// Time since the runtime started.

@@ -165,7 +165,7 @@ pub struct Proxy {
     /// [`Proxy::handle_super_nodes`] adds the other super-nodes to a copy of it.
     configured_super_nodes: Vec<String>,
     /// Other SIP super-nodes whose addresses count as the overlay.
-    peers: usize,
+    peers: Vec<SocketAddr>,
 }
 
 /// Most other super-nodes whose addresses count as the overlay: every REGISTER compares its
@@ -184,7 +184,7 @@ impl Proxy {
         }
         Self {
             configured_super_nodes: config.registrar.super_nodes.clone(),
-            peers: 0,
+            peers: Vec::new(),
             layer: TransactionLayer::new(config.transaction),
             rng: ChaCha8Rng::from_seed(config.rng_seed),
             epoch: (now, now_unix),
@@ -306,14 +306,17 @@ impl Proxy {
                 }
             }
         }
-        self.peers = taken.len();
+        self.peers = taken;
         self.config.registrar.super_nodes = names;
     }
 
-    /// How many SIP super-nodes, this one included, count as the overlay.
+    /// The SIP super-nodes whose addresses count as the overlay: this one first, then those
+    /// given to [`Proxy::handle_super_nodes`].
     #[must_use]
-    pub fn super_nodes_known(&self) -> usize {
-        self.peers + 1
+    pub fn super_nodes(&self) -> Vec<SocketAddr> {
+        std::iter::once(self.config.local)
+            .chain(self.peers.iter().copied())
+            .collect()
     }
 
     /// True while new REGISTERs over UDP are dropped (see [`ProxyConfig::shed_after`]).
