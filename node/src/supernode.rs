@@ -342,8 +342,8 @@ fn start_sip(
     Ok(handle)
 }
 
-/// Keeps the proxy told which other SIP super-nodes are live, so that a URI naming any of
-/// them counts as the overlay; ends with the SIP runtime.
+/// Keeps the proxy told which other SIP super-nodes the service list holds (or held within a
+/// day), so that a URI naming any of them counts as the overlay; ends with the SIP runtime.
 async fn follow_sip_super_nodes(directory: DhtLocation, sip: SipHandle) {
     sip_runtime::service_list::follow(&directory, |peers| {
         let sip = sip.clone();

@@ -82,7 +82,7 @@ fn status(result: Result<Status, CallError>) -> Result<(), DhtError> {
 }
 
 impl DhtLocation {
-    /// The values under `key`, page by page (at most [`MAX_PAGES`] of them).
+    /// The values under `key`, read page by page (at most [`MAX_PAGES`] pages of [`PAGE`]).
     async fn values_of(&self, key: [u8; 20]) -> Result<Vec<Vec<u8>>, DhtError> {
         let mut values = Vec::new();
         let mut placemark = Vec::new();

@@ -4,7 +4,8 @@
 //!
 //! The service ID itself is kept in the global service list under SHA-1(`"ServiceList"`)
 //! (DESIGN.md §4), where `whatsup services` finds it. Each super-node also follows the list
-//! ([`follow`]), so that a URI naming any live super-node counts as the overlay. Written
+//! ([`follow`]), so that a URI naming any super-node listed there within the last day counts
+//! as the overlay. Written
 //! against the small [`ServiceDirectory`] trait; the daemon implements it with the DHT
 //! ([`super::DhtLocation`]).
 
@@ -92,7 +93,7 @@ pub fn providers(values: &[Vec<u8>]) -> Vec<SocketAddr> {
 }
 
 /// Reads the P2PSIP service list now and then and hands the super-nodes to `tell`: those
-/// listed, and those listed within [`REMEMBER`], most recently seen first, at most
+/// listed, and those listed within the last day, most recently seen first, at most
 /// [`MAX_SUPER_NODES`](crate::sip::proxy::MAX_SUPER_NODES); until `tell` returns false (the SIP
 /// runtime has stopped).
 pub async fn follow<D, F, Fut>(dir: &D, mut tell: F)
