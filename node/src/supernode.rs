@@ -209,8 +209,7 @@ impl SuperNode {
             commit_delay: config.commit_delay,
             ..DhtConfig::default()
         };
-        let (node, driver) =
-            runtime::spawn_with_store(live, identity, socket, &seeds, store, dht_config)?;
+        let (node, overlay) = runtime::prepare(live, identity, socket, store, dht_config)?;
         let advertised = match &mdns {
             Some(m) => match m.advertise(id, overlay_addr, gateway_addr) {
                 Ok(()) => true,
@@ -221,9 +220,12 @@ impl SuperNode {
             },
             None => false,
         };
-        let sip = match sip_sockets {
-            Some(sockets) => Some(start_sip(sockets, &config, &node)?),
-            None => None,
+        let (driver, sip) = match sip_sockets {
+            Some(sockets) => {
+                let (driver, sip) = start_sip(sockets, &config, &node, overlay, &seeds)?;
+                (driver, Some(sip))
+            }
+            None => (tokio::spawn(overlay.run(seeds.clone())), None),
         };
         let info = Arc::new(DaemonInfo {
             gateway_addr,
@@ -309,7 +311,8 @@ impl SuperNode {
     }
 }
 
-/// Starts the SIP proxy/registrar on its bound sockets.
+/// Starts the SIP proxy/registrar on its bound sockets, and the overlay's `driver` (bootstrapping
+/// through `seeds`) beside it or inside its task; returns the task running the overlay.
 ///
 /// Its location service is the DHT, so a user registered at any super-node is found from
 /// every other; the node also advertises itself in the P2PSIP service list while it runs.
@@ -317,7 +320,9 @@ fn start_sip(
     sockets: sip_runtime::SipSockets,
     config: &SuperNodeConfig,
     node: &NodeHandle,
-) -> Result<SipHandle, StartError> {
+    driver: runtime::Driver,
+    seeds: &[SocketAddr],
+) -> Result<(JoinHandle<()>, SipHandle), StartError> {
     let local = sip_runtime::advertised_addr(sockets.local_addr());
     let mut sip = SipConfig::new(local);
     sip.proxy.registrar.domain.clone_from(&config.sip_domain);
@@ -328,18 +333,20 @@ fn start_sip(
     let directory = location.clone();
     // With cores to spare (the default: a worker per core) the proxy gets a thread of its own
     // and runs beside the DHT: under load each keeps a core busy. A node held to one thread
-    // keeps it on that thread, where a location request and its answer need no cross-thread
-    // wakeup (measured: a DHT lookup seen from the proxy 100–160 µs on one thread, 140–200 µs
-    // across two on the 2-core machine).
+    // runs both in one task, where a lookup needs neither a cross-thread wakeup (measured: a
+    // DHT lookup seen from the proxy 100–160 µs on one thread, 140–200 µs across two on the
+    // 2-core machine) nor a hand-over between tasks (see `sip_runtime::hosted`).
     let location = Arc::new(location);
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    let handle = if workers >= 2 {
-        sip_runtime::spawn_on_own_thread(sip, sockets, location)?.0
+    let (driver, handle) = if workers >= 2 {
+        let handle = sip_runtime::spawn_on_own_thread(sip, sockets, location)?.0;
+        (tokio::spawn(driver.run(seeds.to_vec())), handle)
     } else {
-        sip_runtime::spawn(sip, sockets, location).0
+        let (handle, task) = sip_runtime::spawn_hosting(sip, sockets, location, driver, seeds);
+        (task, handle)
     };
     tokio::spawn(follow_sip_super_nodes(directory, handle.clone()));
-    Ok(handle)
+    Ok((driver, handle))
 }
 
 /// Keeps the proxy told which other SIP super-nodes the service list holds (or held within a

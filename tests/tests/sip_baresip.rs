@@ -1,6 +1,7 @@
-//! Two real `baresip` phones registered at a `scope-node`: a MESSAGE and an auto-answered
-//! call with audio from a WAV tone (no sound card: `aufile` source, `aubridge` player), checked
-//! by baresip's own RTP statistics at hang-up.
+//! Two real `baresip` phones, each registered at a different `scope-node` of one overlay: a
+//! MESSAGE and an auto-answered call with audio from a WAV tone (no sound card: `aufile`
+//! source, `aubridge` player), checked by baresip's own RTP statistics at hang-up. The caller's
+//! super-node finds the callee through the DHT.
 //!
 //! Needs `baresip` (Debian 1.0); skipped with a message without it. Each phone gets its own
 //! configuration directory; baresip also binds TLS on port+1, so ports are picked in pairs.
@@ -148,12 +149,16 @@ fn two_baresip_phones_message_and_call_with_audio_both_ways() {
         eprintln!("skipped: baresip not installed (apt-get install baresip)");
         return;
     }
-    let node = Daemon::start(&[]);
-    let proxy = node.sip_addr();
+    // Bob's super-node runs as by default, alice's on one thread (its proxy hosting the
+    // overlay's driver): both ways a proxy reaches the DHT.
+    let bobs = Daemon::start(&[]);
+    bobs.wait_joined(Duration::from_secs(10));
+    let alices = Daemon::start_with_args(&[bobs.overlay], &["--threads", "1"]);
+    alices.wait_joined(Duration::from_secs(10));
     let root = tempfile::tempdir().unwrap();
     write_tone(&root.path().join("tone.wav"));
 
-    let bob = phone(root.path(), "bob", proxy, "alice", 30, &[]);
+    let bob = phone(root.path(), "bob", bobs.sip_addr(), "alice", 30, &[]);
     let registered = || bob.output().contains("200 OK () [1 binding]");
     assert!(
         poll_until(
@@ -170,7 +175,7 @@ fn two_baresip_phones_message_and_call_with_audio_both_ways() {
     let mut alice = phone(
         root.path(),
         "alice",
-        proxy,
+        alices.sip_addr(),
         "bob",
         7,
         &["/message hello-from-alice", "/dial sip:bob@scope"],
@@ -194,11 +199,17 @@ fn two_baresip_phones_message_and_call_with_audio_both_ways() {
         let (tx, rx) = rtp_packets(out).unwrap_or_else(|| panic!("{who}: no RTP summary\n{out}"));
         assert!(tx >= 100 && rx >= 100, "{who}: RTP tx {tx} rx {rx}\n{out}");
     }
-    let (_, metrics) = node.get("/metrics").unwrap();
+    // Alice's super-node proxied her requests to bob's device, which it found in the DHT.
+    let (_, metrics) = alices.get("/metrics").unwrap();
     for m in ["MESSAGE", "INVITE", "ACK", "BYE"] {
         assert!(
             metrics.contains(&format!("scope_sip_requests_total{{method=\"{m}\"}} 1")),
             "{m}\n{metrics}"
         );
     }
+    let (_, metrics) = bobs.get("/metrics").unwrap();
+    assert!(
+        metrics.contains("scope_sip_requests_total{method=\"REGISTER\"}"),
+        "{metrics}"
+    );
 }

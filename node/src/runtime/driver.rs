@@ -1,6 +1,6 @@
 //! The task that owns one [`Node`], its [`Dht`] and the UDP socket.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -8,7 +8,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Command, DhtOp, RouteError, Status, now, wall_clock_ms};
-use crate::dht::{Dht, DhtConfig, DhtEvent, Outcome, ReqId};
+use crate::dht::{Dht, DhtConfig, DhtEvent, GetReq, Outcome, ReqId};
 use crate::overlay::{Config, Event, Identity, LookupError, LookupId, Node, NodeInfo, Route};
 use crate::store::{DhtKey, Store};
 
@@ -28,8 +28,9 @@ const BATCH: usize = 256;
 /// Most values counted per key by [`Command::LocalCounts`] (pages of the store's `get`).
 const COUNT_PAGES: usize = 64;
 
-/// What woke the driver up.
-enum Wake {
+/// What woke the driver up; [`Driver::wait`] returns it and [`Driver::handle`] takes it.
+#[derive(Debug)]
+pub enum Wake {
     /// A datagram (or a receive error).
     Datagram(std::io::Result<(usize, SocketAddr)>),
     /// The node's or the DHT's timer is due.
@@ -48,6 +49,10 @@ pub struct Driver {
     commands: mpsc::Receiver<Command>,
     pending: HashMap<LookupId, oneshot::Sender<Result<Route, RouteError>>>,
     requests: HashMap<ReqId, oneshot::Sender<Outcome>>,
+    /// Requests of the task hosting this driver (see [`Driver::get_hosted`]) …
+    hosted: HashSet<ReqId>,
+    /// … and those finished, until [`Driver::take_hosted`] hands them over.
+    hosted_done: Vec<(ReqId, Outcome)>,
     started: Instant,
 }
 
@@ -77,50 +82,96 @@ impl Driver {
             commands,
             pending: HashMap::new(),
             requests: HashMap::new(),
+            hosted: HashSet::new(),
+            hosted_done: Vec::new(),
             started: t,
         }
     }
 
     /// Joins through `seeds` (none: a new overlay) and runs until the node leaves.
     pub async fn run(mut self, seeds: Vec<SocketAddr>) {
-        self.node.bootstrap(now(), &seeds);
+        self.bootstrap(&seeds);
+        self.serve().await;
+    }
+
+    /// Starts joining through `seeds` (none: a new overlay). A host calls this once, before
+    /// its first [`Driver::wait`].
+    pub fn bootstrap(&mut self, seeds: &[SocketAddr]) {
+        self.node.bootstrap(now(), seeds);
+    }
+
+    /// Runs an already bootstrapped driver on its own until the node leaves: what a host does
+    /// with the overlay once it stops hosting it.
+    pub async fn serve(mut self) {
         let mut buf = vec![0u8; RECV_BUF];
         loop {
             self.flush().await;
-            match self.wait(&mut buf).await {
-                Wake::Datagram(Ok((len, from))) => {
-                    let data = buf.get(..len).unwrap_or_default();
-                    self.node.handle_datagram(now(), from, data);
-                    self.drain_socket(&mut buf);
-                    // Requests queued meanwhile join the same round, so their writes share
-                    // one group commit.
-                    if self.drain_commands().await {
-                        return;
-                    }
-                }
-                Wake::Datagram(Err(e)) => {
-                    // ICMP errors (port unreachable from a dead peer) surface here on some
-                    // systems; the overlay notices dead peers by itself.
-                    tracing::debug!(error = %e, "overlay socket receive error");
-                    tokio::time::sleep(RECV_ERROR_PAUSE).await;
-                }
-                Wake::Timeout => {
-                    let t = now();
-                    self.node.handle_timeout(t);
-                    self.dht.handle_timeout(t);
-                }
-                Wake::Command(Some(cmd)) => {
-                    if self.command(cmd).await || self.drain_commands().await {
-                        return;
-                    }
-                    self.drain_socket(&mut buf);
-                }
-                Wake::Command(None) => {
-                    self.leave().await;
-                    return;
-                }
+            let wake = self.wait(&mut buf).await;
+            if self.handle(wake, &mut buf).await {
+                return;
             }
         }
+    }
+
+    /// A receive buffer of the size [`Driver::wait`] and [`Driver::handle`] expect.
+    #[must_use]
+    pub fn recv_buffer() -> Vec<u8> {
+        vec![0u8; RECV_BUF]
+    }
+
+    /// Handles what [`Driver::wait`] returned, plus every datagram and command already queued
+    /// behind it; true when the node has left (or every handle is gone) and the driver is done.
+    pub async fn handle(&mut self, wake: Wake, buf: &mut [u8]) -> bool {
+        match wake {
+            Wake::Datagram(Ok((len, from))) => {
+                let data = buf.get(..len).unwrap_or_default();
+                self.node.handle_datagram(now(), from, data);
+                self.drain_socket(buf);
+                // Requests queued meanwhile join the same round, so their writes share
+                // one group commit.
+                self.drain_commands().await
+            }
+            Wake::Datagram(Err(e)) => {
+                // ICMP errors (port unreachable from a dead peer) surface here on some
+                // systems; the overlay notices dead peers by itself.
+                tracing::debug!(error = %e, "overlay socket receive error");
+                tokio::time::sleep(RECV_ERROR_PAUSE).await;
+                false
+            }
+            Wake::Timeout => {
+                let t = now();
+                self.node.handle_timeout(t);
+                self.dht.handle_timeout(t);
+                false
+            }
+            Wake::Command(Some(cmd)) => {
+                if self.command(cmd).await || self.drain_commands().await {
+                    return true;
+                }
+                self.drain_socket(buf);
+                false
+            }
+            Wake::Command(None) => {
+                self.leave().await;
+                true
+            }
+        }
+    }
+
+    /// Starts a get for a host task (see [`Driver::take_hosted`]): no channel and no other
+    /// task between the caller and the DHT.
+    pub fn get_hosted(&mut self, req: GetReq) -> ReqId {
+        let id = self.dht.get(now(), req);
+        self.hosted.insert(id);
+        id
+    }
+
+    /// Lets the DHT and the node exchange what they have queued and returns the host's
+    /// requests that finished, oldest first. Channel requests finished meanwhile are answered
+    /// here too; their datagrams leave at the next [`Driver::flush`].
+    pub fn take_hosted(&mut self) -> Vec<(ReqId, Outcome)> {
+        self.pump();
+        std::mem::take(&mut self.hosted_done)
     }
 
     /// Feeds every datagram already waiting (up to [`BATCH`]) without awaiting.
@@ -152,8 +203,9 @@ impl Driver {
     }
 
     /// Waits for the next input. The futures borrow the socket and the channel only here, so
-    /// the caller can use `self` freely afterwards.
-    async fn wait(&mut self, buf: &mut [u8]) -> Wake {
+    /// the caller can use `self` freely afterwards. `buf` must be [`Driver::recv_buffer`]
+    /// sized.
+    pub async fn wait(&mut self, buf: &mut [u8]) -> Wake {
         let deadline = match (self.node.poll_timeout(), self.dht.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -253,7 +305,7 @@ impl Driver {
     /// one datagram. Before sending, the driver yields once if a request finished, so the task
     /// waiting for it (a SIP proxy routing a call) runs before this step's acknowledgements go
     /// out; no acknowledgement leaves before its write is durable either way.
-    async fn flush(&mut self) {
+    pub async fn flush(&mut self) {
         let finished = self.pump();
         if finished {
             tokio::task::yield_now().await;
@@ -279,6 +331,8 @@ impl Driver {
                 finished = true;
                 // The asker may have hung up; nothing to do then.
                 let _ = reply.send(result);
+            } else if self.hosted.remove(&req) {
+                self.hosted_done.push((req, result));
             }
         }
         finished

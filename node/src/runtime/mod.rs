@@ -25,7 +25,7 @@ use crate::overlay::{Config, Identity, Metrics, NodeId, NodeInfo, Route};
 use crate::store::{DhtKey, Store, StoreLimits, StoreStats};
 
 pub use dht_calls::{CallError, DhtOp};
-pub use driver::Driver;
+pub use driver::{Driver, Wake};
 
 /// How many commands may wait for the driver; HTTP handlers wait (backpressure) beyond that.
 const COMMAND_QUEUE: usize = 1024;
@@ -245,12 +245,29 @@ pub fn spawn_with_store(
     store: Store,
     dht_config: DhtConfig,
 ) -> Result<(NodeHandle, tokio::task::JoinHandle<()>), RuntimeError> {
+    let (handle, driver) = prepare(config, identity, socket, store, dht_config)?;
+    let task = tokio::spawn(driver.run(seeds.to_vec()));
+    Ok((handle, task))
+}
+
+/// The handle and the driver, not yet running: the caller either runs it on a task of its
+/// own ([`Driver::run`]) or hosts it in its own task's loop ([`Driver::bootstrap`], then
+/// [`Driver::wait`], [`Driver::handle`] and [`Driver::flush`]), as a SIP proxy on a
+/// one-thread node does to reach the DHT with no hand-over between tasks.
+///
+/// # Errors
+/// [`RuntimeError::LocalAddr`] when the socket's local address cannot be read.
+pub fn prepare(
+    config: Config,
+    identity: Identity,
+    socket: UdpSocket,
+    store: Store,
+    dht_config: DhtConfig,
+) -> Result<(NodeHandle, Driver), RuntimeError> {
     let addr = socket.local_addr().map_err(RuntimeError::LocalAddr)?;
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let driver = Driver::new(config, identity, socket, addr, rx, (store, dht_config));
-    let seeds = seeds.to_vec();
-    let task = tokio::spawn(driver.run(seeds));
-    Ok((NodeHandle { tx }, task))
+    Ok((NodeHandle { tx }, driver))
 }
 
 /// The monotonic clock the overlay is driven with.

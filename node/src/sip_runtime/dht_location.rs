@@ -84,26 +84,62 @@ fn status(result: Result<Status, CallError>) -> Result<(), DhtError> {
 impl DhtLocation {
     /// The values under `key`, read page by page (at most [`MAX_PAGES`] pages of [`PAGE`]).
     async fn values_of(&self, key: [u8; 20]) -> Result<Vec<Vec<u8>>, DhtError> {
-        let mut values = Vec::new();
-        let mut placemark = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let req = GetReq {
-                key: DhtKey(key),
-                maxvals: PAGE,
-                placemark,
-            };
+        let (mut paged, mut req) = PagedGet::start(key);
+        loop {
             let page = self
                 .node
                 .get(req)
                 .await
                 .map_err(|e| DhtError::Failed(e.to_string()))?;
-            values.extend(page.values);
-            if page.placemark.is_empty() {
-                break;
+            match paged.page(page.values, page.placemark) {
+                Some(next) => req = next,
+                None => return Ok(paged.into_values()),
             }
-            placemark = page.placemark;
         }
-        Ok(values)
+    }
+}
+
+/// Reading every value under a key, page by page: which get to send next and when to stop.
+/// Sans-IO, so the proxy's own task can drive it on a DHT it hosts as well as through a
+/// [`NodeHandle`].
+#[derive(Debug)]
+pub(crate) struct PagedGet {
+    key: [u8; 20],
+    values: Vec<Vec<u8>>,
+    pages: usize,
+}
+
+impl PagedGet {
+    /// The reader and its first request.
+    pub(crate) fn start(key: [u8; 20]) -> (Self, GetReq) {
+        let paged = Self {
+            key,
+            values: Vec::new(),
+            pages: 0,
+        };
+        let first = paged.request(Vec::new());
+        (paged, first)
+    }
+
+    fn request(&self, placemark: Vec<u8>) -> GetReq {
+        GetReq {
+            key: DhtKey(self.key),
+            maxvals: PAGE,
+            placemark,
+        }
+    }
+
+    /// Takes one page; the next request while there are more pages to read (at most
+    /// [`MAX_PAGES`]), `None` when done.
+    pub(crate) fn page(&mut self, values: Vec<Vec<u8>>, placemark: Vec<u8>) -> Option<GetReq> {
+        self.values.extend(values);
+        self.pages += 1;
+        (!placemark.is_empty() && self.pages < MAX_PAGES).then(|| self.request(placemark))
+    }
+
+    /// Every value read.
+    pub(crate) fn into_values(self) -> Vec<Vec<u8>> {
+        self.values
     }
 }
 
@@ -172,7 +208,7 @@ impl LocationService for DhtLocation {
 
 /// The bindings among stored values. Values are untrusted: anything that is not a binding is
 /// skipped.
-fn decode_bindings(values: &[Vec<u8>]) -> Vec<Binding> {
+pub(crate) fn decode_bindings(values: &[Vec<u8>]) -> Vec<Binding> {
     values
         .iter()
         .filter_map(|v| Binding::decode(v).ok())

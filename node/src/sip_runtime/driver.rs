@@ -12,6 +12,7 @@ use futures_util::{FutureExt as _, StreamExt as _};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
+use super::hosted::HostedDht;
 use super::sender::UdpSender;
 use super::tcp::{ConnEvent, Connections};
 use super::{Command, LocationService, SipConfig, SipSockets, SipStatus, unix_now};
@@ -54,6 +55,7 @@ enum Wake {
     Dht(DhtDone),
     Timeout,
     Command(Option<Command>),
+    Overlay(crate::runtime::Wake),
 }
 
 /// Owns the proxy and feeds it from the sockets, the connection tasks and the location
@@ -84,6 +86,8 @@ pub(super) struct Driver<L> {
     started: Instant,
     /// Where large batches of UDP datagrams go, when the proxy has a sender thread.
     sender: Option<UdpSender>,
+    /// The overlay's driver, when this task hosts it (see [`super::hosted`]).
+    hosted: Option<HostedDht>,
 }
 
 impl<L: LocationService> Driver<L> {
@@ -116,6 +120,7 @@ impl<L: LocationService> Driver<L> {
             commands,
             started,
             sender: None,
+            hosted: None,
         }
     }
 
@@ -125,12 +130,32 @@ impl<L: LocationService> Driver<L> {
         self
     }
 
-    /// Serves until shut down or every handle is dropped.
+    /// Hosts the overlay's `driver` (already bootstrapped) in this task.
+    pub(super) fn with_hosted(mut self, driver: crate::runtime::Driver) -> Self {
+        self.hosted = Some(HostedDht::new(driver));
+        self
+    }
+
+    /// Serves until shut down or every handle is dropped; a hosted overlay then goes on alone
+    /// in this task until the node leaves.
     pub(super) async fn run(mut self) {
+        self.serve().await;
+        let hosted = self.hosted.take();
+        drop(self);
+        if let Some(hosted) = hosted {
+            let (driver, _) = hosted.stop();
+            driver.serve().await;
+        }
+    }
+
+    async fn serve(&mut self) {
         tracing::info!(addr = %self.local, "SIP proxy/registrar serving on UDP and TCP");
         let mut buf = vec![0u8; RECV_BUF];
         loop {
             self.flush().await;
+            if self.settle_hosted().await {
+                continue;
+            }
             match self.wait(&mut buf).await {
                 Wake::Datagram(Ok((len, from))) => {
                     let data = buf.get(..len).unwrap_or_default();
@@ -172,6 +197,40 @@ impl<L: LocationService> Driver<L> {
                 // The driver holds a sender of the connection channel, so it never ends; no handle
                 // left means nobody can stop us any more: stop now.
                 Wake::Conn(None) | Wake::Command(None) => return,
+                Wake::Overlay(wake) => self.overlay_input(wake).await,
+            }
+        }
+    }
+
+    /// With a hosted overlay: hands the lookups that finished to the proxy (true: the loop
+    /// must flush the proxy again), or, when none did, sends what the overlay has queued.
+    async fn settle_hosted(&mut self) -> bool {
+        let Some(hosted) = self.hosted.as_mut() else {
+            return false;
+        };
+        let done = hosted.take_done();
+        if done.is_empty() {
+            hosted.flush().await;
+            return false;
+        }
+        for (id, result, started) in done {
+            self.dht_done(DhtDone::Lookup(id, result, Some(started)));
+        }
+        true
+    }
+
+    /// An input of the hosted overlay; if the node has left, its lookups fail and later ones
+    /// go through the location service (which then fails them too).
+    async fn overlay_input(&mut self, wake: crate::runtime::Wake) {
+        let Some(hosted) = self.hosted.as_mut() else {
+            return;
+        };
+        if hosted.handle(wake).await
+            && let Some(hosted) = self.hosted.take()
+        {
+            let (_, failed) = hosted.stop();
+            for (id, result, started) in failed {
+                self.dht_done(DhtDone::Lookup(id, result, Some(started)));
             }
         }
     }
@@ -191,6 +250,7 @@ impl<L: LocationService> Driver<L> {
             Some(d) = self.dht.next(), if !self.dht.is_empty() => Wake::Dht(d),
             () = sleep => Wake::Timeout,
             c = self.commands.recv() => Wake::Command(c),
+            w = hosted_wait(self.hosted.as_mut()) => Wake::Overlay(w),
         }
     }
 
@@ -362,6 +422,10 @@ impl<L: LocationService> Driver<L> {
         let at = now();
         let (Output::Lookup { id, .. } | Output::Store { id, .. }) = &output;
         self.proxy.handle_dht_started(*id, at);
+        if let (Some(hosted), Output::Lookup { id, key }) = (self.hosted.as_mut(), &output) {
+            hosted.lookup(*id, *key, at);
+            return;
+        }
         let started = Some(at);
         self.dht.push(Box::pin(async move {
             match output {
@@ -391,6 +455,14 @@ impl<L: LocationService> Driver<L> {
             metrics: self.proxy.metrics().clone(),
             uptime: now().saturating_duration_since(self.started),
         }
+    }
+}
+
+/// The hosted overlay's next input; never, without one.
+async fn hosted_wait(hosted: Option<&mut HostedDht>) -> crate::runtime::Wake {
+    match hosted {
+        Some(hosted) => hosted.wait().await,
+        None => std::future::pending().await,
     }
 }
 

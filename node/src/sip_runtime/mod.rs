@@ -34,6 +34,7 @@
 
 pub mod dht_location;
 mod driver;
+mod hosted;
 pub mod location;
 mod sender;
 pub mod service_list;
@@ -296,6 +297,23 @@ pub fn spawn<L: LocationService>(
 ) -> (SipHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let driver = driver::Driver::new(config, sockets, location, rx);
+    (SipHandle { tx }, tokio::spawn(driver.run()))
+}
+
+/// Like [`spawn`], with the task also hosting the overlay's `driver` (see [`hosted`]): for a
+/// node on one thread, where the proxy then reaches the DHT with no hand-over between tasks.
+/// The task bootstraps the overlay through `seeds`; after the proxy stops it goes on running
+/// the overlay alone, until the node leaves.
+pub fn spawn_hosting<L: LocationService>(
+    config: SipConfig,
+    sockets: SipSockets,
+    location: Arc<L>,
+    mut overlay: crate::runtime::Driver,
+    seeds: &[SocketAddr],
+) -> (SipHandle, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    overlay.bootstrap(seeds);
+    let driver = driver::Driver::new(config, sockets, location, rx).with_hosted(overlay);
     (SipHandle { tx }, tokio::spawn(driver.run()))
 }
 
