@@ -158,16 +158,22 @@ fn full_call_cancel_unknown_user_and_vanished_device() {
     if sipp_missing() {
         return;
     }
-    // T1 = 50 ms: Timer B (64 x T1) turns the vanished device into 408 after 3.2 s.
-    let node = Daemon::start_with_args(&[], &["--sip-t1-ms", "50"]);
-    let proxy = node.sip_addr();
+    // Every device registers at super-node A and every call goes through super-node B, which
+    // finds the callee in the DHT. T1 = 50 ms: Timer B (64 x T1) turns the vanished device into
+    // 408 after 3.2 s.
+    let t1 = ["--sip-t1-ms", "50"];
+    let a = Daemon::start_with_args(&[], &t1);
+    a.wait_joined(Duration::from_secs(10));
+    let b = Daemon::start_with_args(&[a.overlay], &[t1[0], t1[1], "--threads", "1"]);
+    b.wait_joined(Duration::from_secs(10));
+    let (registrar, proxy) = (a.sip_addr(), b.sip_addr());
     let dir = tempfile::tempdir().unwrap();
     let (answer_port, ring_port, dead_port) = (free_port(), free_port(), free_port());
-    register_all(proxy, dir.path(), &["bob".into()], "", answer_port, 10);
-    register_all(proxy, dir.path(), &["carol".into()], "", ring_port, 10);
-    register_all(proxy, dir.path(), &["dave".into()], "", dead_port, 10);
+    register_all(registrar, dir.path(), &["bob".into()], "", answer_port, 10);
+    register_all(registrar, dir.path(), &["carol".into()], "", ring_port, 10);
+    register_all(registrar, dir.path(), &["dave".into()], "", dead_port, 10);
 
-    // INVITE / 100 / 180 / 200 / ACK / BYE / 200 through the proxy.
+    // INVITE / 100 / 180 / 200 / ACK / BYE / 200 through B to A's registered device.
     let args = one_call(proxy, dir.path(), "uac.xml", "bob", &[]);
     calls_answered(proxy, "uas.xml", answer_port, args, 1);
 
@@ -184,9 +190,14 @@ fn full_call_cancel_unknown_user_and_vanished_device() {
         let out = Sipp::spawn(&format!("{user} {code}"), &args).wait(Duration::from_secs(30));
         assert!(out.ok(), "call to {user} did not end {code}\n{}", out.log);
     }
-    let (_, metrics) = node.get("/metrics").unwrap();
+    // B answered the three failures (487, 404, 408) and looked every callee up in the DHT.
+    let (_, metrics) = b.get("/metrics").unwrap();
     assert!(
         metrics.contains("scope_sip_responses_sent_total{class=\"4xx\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("scope_sip_requests_total{method=\"INVITE\"} 4"),
         "{metrics}"
     );
 }
