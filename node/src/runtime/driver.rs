@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
+use super::alarm::Alarm;
 use super::{Command, DhtOp, RouteError, Status, now, wall_clock_ms};
 use crate::dht::{Dht, DhtConfig, DhtEvent, GetReq, Outcome, ReqId};
 use crate::overlay::{Config, Event, Identity, LookupError, LookupId, Node, NodeInfo, Route};
@@ -53,6 +54,7 @@ pub struct Driver {
     hosted: HashSet<ReqId>,
     /// … and those finished, until [`Driver::take_hosted`] hands them over.
     hosted_done: Vec<(ReqId, Outcome)>,
+    alarm: Alarm,
     started: Instant,
 }
 
@@ -84,6 +86,7 @@ impl Driver {
             requests: HashMap::new(),
             hosted: HashSet::new(),
             hosted_done: Vec::new(),
+            alarm: Alarm::new(),
             started: t,
         }
     }
@@ -210,15 +213,9 @@ impl Driver {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             r = self.socket.recv_from(buf) => Wake::Datagram(r),
-            () = sleep => Wake::Timeout,
+            () = self.alarm.at(deadline) => Wake::Timeout,
             c = self.commands.recv() => Wake::Command(c),
         }
     }

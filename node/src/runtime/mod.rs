@@ -9,6 +9,7 @@
 //! This is the only module that reads the clock: [`now`] and [`wall_clock_ms`] are the two
 //! places allowed to, which keeps the overlay deterministic under the simulator.
 
+pub mod alarm;
 mod dht_calls;
 mod driver;
 pub mod identity_file;

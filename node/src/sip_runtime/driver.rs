@@ -16,6 +16,7 @@ use super::hosted::HostedDht;
 use super::sender::UdpSender;
 use super::tcp::{ConnEvent, Connections};
 use super::{Command, LocationService, SipConfig, SipSockets, SipStatus, unix_now};
+use crate::runtime::alarm::Alarm;
 use crate::runtime::now;
 use crate::sip::proxy::{DhtError, DhtId, Link, Output, Proxy, Stored};
 use crate::sip::registrar::Binding;
@@ -88,6 +89,8 @@ pub(super) struct Driver<L> {
     sender: Option<UdpSender>,
     /// The overlay's driver, when this task hosts it (see [`super::hosted`]).
     hosted: Option<HostedDht>,
+    /// The proxy's next deadline.
+    alarm: Alarm,
 }
 
 impl<L: LocationService> Driver<L> {
@@ -121,6 +124,7 @@ impl<L: LocationService> Driver<L> {
             started,
             sender: None,
             hosted: None,
+            alarm: Alarm::new(),
         }
     }
 
@@ -237,18 +241,12 @@ impl<L: LocationService> Driver<L> {
 
     async fn wait(&mut self, buf: &mut [u8]) -> Wake {
         let deadline = self.proxy.poll_timeout();
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             r = self.udp.recv_from(buf) => Wake::Datagram(r),
             r = self.tcp.accept() => Wake::Accept(r),
             e = self.conn_rx.recv() => Wake::Conn(e),
             Some(d) = self.dht.next(), if !self.dht.is_empty() => Wake::Dht(d),
-            () = sleep => Wake::Timeout,
+            () = self.alarm.at(deadline) => Wake::Timeout,
             c = self.commands.recv() => Wake::Command(c),
             w = hosted_wait(self.hosted.as_mut()) => Wake::Overlay(w),
         }
