@@ -4,7 +4,9 @@
 //! (a datagram, the node's next timeout, a [`Command`] from a [`NodeHandle`]) and after each one
 //! drains the node's transmits and events, as the overlay's module documentation prescribes. Everything
 //! else in the daemon (the HTTP gateway, later XML-RPC and SIP) talks to the overlay only
-//! through a cloneable [`NodeHandle`], so the node itself never needs a lock.
+//! through a cloneable [`NodeHandle`], so the node itself never needs a lock. The driver runs as
+//! a task of its own, or hosted inside another driver's loop ([`prepare`]): the SIP proxy of a
+//! one-thread node does that to call the DHT with no hand-over between tasks.
 //!
 //! This is the only module that reads the clock: [`now`] and [`wall_clock_ms`] are the two
 //! places allowed to, which keeps the overlay deterministic under the simulator.

@@ -11,6 +11,10 @@
 //! run at once; the rest wait in a queue, so an overload queues in the proxy rather than in
 //! the DHT.
 //!
+//! On a node held to one thread the same task also hosts the overlay's driver (`hosted.rs`,
+//! [`spawn_hosting`]): lookups then start on the DHT directly and their answers come back in
+//! the step that decodes them, with no hand-over between tasks.
+//!
 //! # TCP
 //!
 //! Every connection, accepted or opened by us, is a task that cuts the byte stream into
@@ -300,7 +304,7 @@ pub fn spawn<L: LocationService>(
     (SipHandle { tx }, tokio::spawn(driver.run()))
 }
 
-/// Like [`spawn`], with the task also hosting the overlay's `driver` (see [`hosted`]): for a
+/// Like [`spawn`], with the task also hosting the overlay's `driver` (see `hosted.rs`): for a
 /// node on one thread, where the proxy then reaches the DHT with no hand-over between tasks.
 /// The task bootstraps the overlay through `seeds`; after the proxy stops it goes on running
 /// the overlay alone, until the node leaves.
