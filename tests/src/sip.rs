@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use crate::wait_timeout;
+use crate::{Daemon, wait_timeout};
 
 /// Whether a program is installed (on PATH).
 #[must_use]
@@ -302,4 +302,18 @@ pub fn options_request(transport: &str, branch: &str) -> String {
          Max-Forwards: 70\r\nFrom: <sip:probe@scope>;tag=p{branch}\r\nTo: <sip:scope>\r\n\
          Call-ID: {branch}@probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
     )
+}
+
+/// Super-node A, which starts an overlay, and super-node B, joined through A, both with the
+/// flags `extra`. A runs as by default (on a 2-core machine its proxy on a thread of its own
+/// beside the DHT), B on one thread, where its proxy hosts the overlay's driver: tests through
+/// both cover both ways a proxy reaches the DHT.
+pub fn two_super_nodes(extra: &[&str]) -> (Daemon, Daemon) {
+    let a = Daemon::start_with_args(&[], extra);
+    a.wait_joined(Duration::from_secs(10));
+    let mut b_args = extra.to_vec();
+    b_args.extend(["--threads", "1"]);
+    let b = Daemon::start_with_args(&[a.overlay], &b_args);
+    b.wait_joined(Duration::from_secs(10));
+    (a, b)
 }

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use scope_tests::sip::{free_port, have};
-use scope_tests::{Daemon, poll_until};
+use scope_tests::poll_until;
+use scope_tests::sip::{free_port, have, two_super_nodes};
 
 /// A baresip process, killed when dropped.
 struct Phone {
@@ -151,10 +151,7 @@ fn two_baresip_phones_message_and_call_with_audio_both_ways() {
     }
     // Bob's super-node runs as by default, alice's on one thread (its proxy hosting the
     // overlay's driver): both ways a proxy reaches the DHT.
-    let bobs = Daemon::start(&[]);
-    bobs.wait_joined(Duration::from_secs(10));
-    let alices = Daemon::start_with_args(&[bobs.overlay], &["--threads", "1"]);
-    alices.wait_joined(Duration::from_secs(10));
+    let (bobs, alices) = two_super_nodes(&[]);
     let root = tempfile::tempdir().unwrap();
     write_tone(&root.path().join("tone.wav"));
 

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use scope_tests::sip::{
     Sipp, Transport, free_port, have, register_all, register_all_over, scenario, sipp_args,
-    udp_exchange, users_file,
+    two_super_nodes, udp_exchange, users_file,
 };
-use scope_tests::{Daemon, poll_until, start_overlay};
+use scope_tests::{poll_until, start_overlay};
 
 fn sipp_missing() -> bool {
     if have("sipp") {
@@ -65,18 +65,6 @@ fn calls_answered_over(
     );
 }
 
-/// Super-node A, which starts an overlay, and super-node B, joined through A. A runs as by
-/// default (on a 2-core machine its proxy on a thread of its own beside the DHT), B on one
-/// thread, where its proxy hosts the overlay's driver: the tests cover both ways a proxy
-/// reaches the DHT.
-fn two_super_nodes() -> (Daemon, Daemon) {
-    let a = Daemon::start(&[]);
-    a.wait_joined(Duration::from_secs(10));
-    let b = Daemon::start_with_args(&[a.overlay], &["--threads", "1"]);
-    b.wait_joined(Duration::from_secs(10));
-    (a, b)
-}
-
 /// sipp arguments for a caller running scenario `uac` once for each of `users` at `domain`
 /// (listed in the file `name` written into `dir`), through `via` at `rate` calls a second.
 fn callers(
@@ -108,7 +96,7 @@ fn thousand_users_register_then_each_one_resolves() {
     }
     // Users register at super-node A and are called through super-node B: B finds every one
     // of them in the DHT.
-    let (a, b) = two_super_nodes();
+    let (a, b) = two_super_nodes(&[]);
     let via = &b;
     let dir = tempfile::tempdir().unwrap();
     let uas_port = free_port();
@@ -161,11 +149,7 @@ fn full_call_cancel_unknown_user_and_vanished_device() {
     // Every device registers at super-node A and every call goes through super-node B, which
     // finds the callee in the DHT. T1 = 50 ms: Timer B (64 x T1) turns the vanished device into
     // 408 after 3.2 s.
-    let t1 = ["--sip-t1-ms", "50"];
-    let a = Daemon::start_with_args(&[], &t1);
-    a.wait_joined(Duration::from_secs(10));
-    let b = Daemon::start_with_args(&[a.overlay], &[t1[0], t1[1], "--threads", "1"]);
-    b.wait_joined(Duration::from_secs(10));
+    let (a, b) = two_super_nodes(&["--sip-t1-ms", "50"]);
     let (registrar, proxy) = (a.sip_addr(), b.sip_addr());
     let dir = tempfile::tempdir().unwrap();
     let (answer_port, ring_port, dead_port) = (free_port(), free_port(), free_port());
@@ -211,7 +195,7 @@ fn calls_over_tcp_and_between_tcp_and_udp_phones_through_two_super_nodes() {
     // over the transport its contact names, whatever transport the caller used: TCP to TCP, a
     // UDP caller to a TCP phone, a TCP caller to a UDP phone. A sipp in TCP mode neither sends
     // nor listens on UDP, so every call that completes crossed B over TCP where it says so.
-    let (a, b) = two_super_nodes();
+    let (a, b) = two_super_nodes(&[]);
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("tt", Transport::Tcp, Transport::Tcp),
@@ -287,7 +271,7 @@ fn phones_naming_any_super_node_as_their_domain_are_found_through_every_one() {
     // with super-node A's address as their domain register through B; then A crashes, and
     // calls to them at A's address, placed through B, still reach them: B learnt A's address
     // from the P2PSIP service list and looks the users up in the DHT.
-    let (mut a, b) = two_super_nodes();
+    let (mut a, b) = two_super_nodes(&[]);
     let a_addr = a.sip_addr().to_string();
     let known = poll_until(Duration::from_secs(30), Duration::from_millis(200), || {
         b.status().is_ok_and(|s| {
@@ -363,7 +347,7 @@ fn a_registration_is_refreshed_and_removed_through_another_super_node() {
     // Two devices of alice register at different super-nodes; each super-node answers with
     // every binding the DHT holds; only a binding's own device (its Call-ID) may refresh or
     // remove it, through any super-node; `Contact: *` removes the requester's bindings only.
-    let (a, b) = two_super_nodes();
+    let (a, b) = two_super_nodes(&[]);
     let (a, b) = (a.sip_addr(), b.sip_addr());
     let one = "<sip:alice@127.0.0.1:41001>";
     let two = "<sip:alice@127.0.0.1:41002>";
@@ -407,7 +391,7 @@ fn a_dialog_with_reinvite_update_and_info_through_two_super_nodes() {
     }
     // Callees register at A; callers reach them through B, then within each dialog send a
     // re-INVITE (ACKed), an UPDATE, an INFO and a BYE, all along the Record-Route.
-    let (a, b) = two_super_nodes();
+    let (a, b) = two_super_nodes(&[]);
     let dir = tempfile::tempdir().unwrap();
     let uas_port = free_port();
     let list: Vec<String> = (0..10).map(|i| format!("dl{i:03}")).collect();
@@ -436,7 +420,7 @@ fn a_call_forks_to_both_devices_of_a_user_and_cancels_the_one_that_did_not_answe
     // Each user has two devices registered at A: one answers, the other only rings. A call
     // through B rings both at once; the answer reaches the caller and the ringing device is
     // sent CANCEL (it answers 200 and 487, which the proxy ACKs).
-    let (a, b) = two_super_nodes();
+    let (a, b) = two_super_nodes(&[]);
     let dir = tempfile::tempdir().unwrap();
     let (answering, ringing) = (free_port(), free_port());
     let list: Vec<String> = (0..5).map(|i| format!("fork{i}")).collect();

@@ -106,7 +106,7 @@ impl Driver {
     /// Runs an already bootstrapped driver on its own until the node leaves: what a host does
     /// with the overlay once it stops hosting it.
     pub async fn serve(mut self) {
-        let mut buf = vec![0u8; RECV_BUF];
+        let mut buf = Self::recv_buffer();
         loop {
             self.flush().await;
             let wake = self.wait(&mut buf).await;

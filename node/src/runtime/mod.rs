@@ -232,28 +232,13 @@ pub fn spawn(
     seeds: &[SocketAddr],
 ) -> Result<(NodeHandle, tokio::task::JoinHandle<()>), RuntimeError> {
     let store = Store::in_memory(StoreLimits::default()).map_err(RuntimeError::Store)?;
-    spawn_with_store(config, identity, socket, seeds, store, DhtConfig::default())
-}
-
-/// Like [`spawn`], with the DHT keeping its data in `store` (the daemon opens it in its data
-/// directory, so a restart keeps what the node held).
-///
-/// # Errors
-/// [`RuntimeError::LocalAddr`] when the socket's local address cannot be read.
-pub fn spawn_with_store(
-    config: Config,
-    identity: Identity,
-    socket: UdpSocket,
-    seeds: &[SocketAddr],
-    store: Store,
-    dht_config: DhtConfig,
-) -> Result<(NodeHandle, tokio::task::JoinHandle<()>), RuntimeError> {
-    let (handle, driver) = prepare(config, identity, socket, store, dht_config)?;
+    let (handle, driver) = prepare(config, identity, socket, store, DhtConfig::default())?;
     let task = tokio::spawn(driver.run(seeds.to_vec()));
     Ok((handle, task))
 }
 
-/// The handle and the driver, not yet running: the caller either runs it on a task of its
+/// The handle and the driver of a node keeping its data in `store` (the daemon opens it in its
+/// data directory, so a restart keeps what the node held), not yet running: the caller either runs it on a task of its
 /// own ([`Driver::run`]) or hosts it in its own task's loop ([`Driver::bootstrap`], then
 /// [`Driver::wait`], [`Driver::handle`] and [`Driver::flush`]), as a SIP proxy on a
 /// one-thread node does to reach the DHT with no hand-over between tasks.

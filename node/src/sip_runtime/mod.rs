@@ -292,21 +292,9 @@ impl SipHandle {
     }
 }
 
-/// Starts the driver task on `sockets`, storing and looking up bindings in `location`.
-/// The task ends after [`SipHandle::shutdown`] or once every handle is dropped.
-pub fn spawn<L: LocationService>(
-    config: SipConfig,
-    sockets: SipSockets,
-    location: Arc<L>,
-) -> (SipHandle, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-    let driver = driver::Driver::new(config, sockets, location, rx);
-    (SipHandle { tx }, tokio::spawn(driver.run()))
-}
-
-/// Like [`spawn`], with the task also hosting the overlay's `driver` (see `hosted.rs`): for a
-/// node on one thread, where the proxy then reaches the DHT with no hand-over between tasks.
-/// The task bootstraps the overlay through `seeds`; after the proxy stops it goes on running
+/// Starts the driver task on `sockets`, storing bindings through `location` and also hosting
+/// the overlay's `driver` (see `hosted.rs`): for a node on one thread, where the proxy then
+/// reaches the DHT with no hand-over between tasks. The task bootstraps the overlay through `seeds`; after the proxy stops it goes on running
 /// the overlay alone, until the node leaves.
 pub fn spawn_hosting<L: LocationService>(
     config: SipConfig,
@@ -321,7 +309,7 @@ pub fn spawn_hosting<L: LocationService>(
     (SipHandle { tx }, tokio::spawn(driver.run()))
 }
 
-/// Like [`spawn`], with the driver on a thread of its own (a single-threaded runtime that owns
+/// Starts the driver on a thread of its own (a single-threaded runtime that owns
 /// the SIP sockets), so the proxy and the node's DHT driver run side by side on two cores
 /// without a work-stealing pool moving them between threads at every hand-over; and with a
 /// third thread that sends the proxy's UDP datagrams when a flush has many of them (see
