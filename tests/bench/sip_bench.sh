@@ -6,15 +6,19 @@
 #     usrloc, the anchor configuration ../shared/anchors/sip/kamailio.cfg); the DHT's share of a
 #     REGISTER from the node's per-REGISTER DHT waits (GET /sip/dht-timings) joined by Call-ID.
 #  2. Session setup of calls through two super-nodes: CALLS distinct users register at node A
-#     with a sipp UAS as contact; a sipp UAC calls every one of them through node B at CALL_RATE,
-#     so every INVITE needs a DHT lookup (no cache hit). INVITE→200 at the caller on the wire
+#     with a sipp UAS as contact; a sipp UAC calls every one of them at CALL_RATE, a third of
+#     them through each of the other three nodes in turn, so every INVITE needs a DHT lookup (no
+#     cache hit) and, as when callers are spread over the overlay, about a quarter of the
+#     lookups find the calling proxy's own node to be the key's root: entering at one node
+#     only, that fraction is its random share of the key space (10-40 % measured), which moved
+#     the DHT share by about a point between runs. INVITE→200 at the caller on the wire
 #     (tcpdump, µs), split into B's DHT lookup (its /sip/dht-timings, per call) and the rest;
 #     the same calls through Kamailio.
 #  3. REGISTER throughput: sipp steps through node A alternating with Kamailio at the same
 #     rates, last, so an overloaded step cannot disturb the latency figures.
 #
 # usage: tests/bench/sip_bench.sh
-# env:   RATES="1000 1500 2000 3000 4000 6000 8000 12000" STEP_S=10 LAT_RATE=1000 CALL_RATE=100 CALL_S=10
+# env:   RATES="1000 1500 2000 3000 4000 6000 8000 12000" STEP_S=10 LAT_RATE=1000 CALL_RATE=100 CALL_S=15
 #        BIN (default target/release/scope-node), KAMAILIO_CFG (default the anchor's),
 #        NODES=4, THREADS0=default (worker threads of node 0, the one under test: one per
 #        core), THREADS=1 (worker threads of each other node), STORE_MB=2048 (store capacity per node),
@@ -31,7 +35,7 @@ RATES=${RATES:-"1000 1500 2000 3000 4000 6000 8000 12000"}
 STEP_S=${STEP_S:-10}
 LAT_RATE=${LAT_RATE:-1000}
 CALL_RATE=${CALL_RATE:-100}
-CALL_S=${CALL_S:-10}
+CALL_S=${CALL_S:-15}
 NODES=${NODES:-4}
 # worker threads: node 0 is the super-node under test, the one sipp registers at, and runs as a
 # user would run it, with scope-node's default (one per core), as Kamailio runs its anchor
@@ -111,7 +115,9 @@ for i in $(seq 0 $((NODES - 1))); do
   for _ in $(seq 100); do joined "${HTTP[$i]}" && break; sleep 0.2; done
   joined "${HTTP[$i]}" || { echo "node $i did not join the overlay"; exit 1; }
 done
-A=0; B=1
+# sipp registers at node A; calls enter at every other node in turn (see section 2)
+A=0; VIAS=""; VIA_HTTP=""
+for i in $(seq 1 $((NODES - 1))); do VIAS="$VIAS ${SIP[$i]}"; VIA_HTTP="$VIA_HTTP ${HTTP[$i]}"; done
 
 # ---- Kamailio, the anchor configuration on a free port and its own control socket ----
 KAM=""; KPID=""
@@ -191,7 +197,7 @@ start_pcap() { # $1 file, $2 port
 }
 stop_pcap() { sleep 0.5; kill -INT "$TDPID" 2>/dev/null; wait "$TDPID" 2>/dev/null; }
 
-echo "scope-node: $NODES nodes (node 0 threads: $THREADS0, others: $THREADS), REGISTER to node $A at ${SIP[$A]}, calls via node $B at ${SIP[$B]}; kamailio at ${KAM:-none}"
+echo "scope-node: $NODES nodes (node 0 threads: $THREADS0, others: $THREADS), REGISTER to node $A at ${SIP[$A]}, calls via nodes 1-$((NODES - 1)) in turn; kamailio at ${KAM:-none}"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); results in $OUT"
 
 # ---- 1. REGISTER wire latency and the DHT share of a REGISTER ----
@@ -243,53 +249,76 @@ NCALLS=$((CALL_RATE * CALL_S))
 python3 -c "
 with open('$OUT/callees.csv','w') as f:
     f.write('SEQUENTIAL\n'); f.writelines('c%06d\n' % i for i in range(${NCALLS}))"
-calls() { # NAME REGISTRAR CALL-VIA HTTP-OF-CALL-VIA
-  local name=$1 reg=$2 via=$3 d="$OUT/call-$1"; mkdir -p "$d/reg" "$d/uas" "$d/uac"
-  local uas_port uac_port; uas_port=$(free_port); uac_port=$(free_port)
+# NAME REGISTRAR "CALL-VIA..." "HTTP-OF-CALL-VIA...": the calls are shared out in turn among the
+# entry proxies, each calling its own slice of the callees
+calls() {
+  local name=$1 reg=$2 d="$OUT/call-$1"; mkdir -p "$d/reg" "$d/uas"
+  local -a vias https; read -r -a vias <<< "$3"; read -r -a https <<< "$4"
+  local k=${#vias[@]} per=$((NCALLS / ${#vias[@]}))
+  local uas_port; uas_port=$(free_port)
   ( cd "$d/reg" && timeout 120 sipp "$reg" -sf "$SIPP_DIR/register.xml" -inf "$OUT/callees.csv" -i 127.0.0.1 \
       -key domain scope -key prefix "$name" -key contact_port "$uas_port" -r 1000 -m "$NCALLS" -l 5000 \
       -nostdin -timeout 100s -timeout_error < /dev/null > sipp.out 2>&1; echo $? > rc )
   ( cd "$d/uas" && exec timeout $((CALL_S * 3 + 60)) sipp -sf "$SIPP_DIR/uas.xml" -i 127.0.0.1 -p "$uas_port" \
-      -m "$NCALLS" -nostdin -timeout $((CALL_S * 3 + 40))s < /dev/null > sipp.out 2>&1 ) &
+      -m $((per * k)) -nostdin -timeout $((CALL_S * 3 + 40))s < /dev/null > sipp.out 2>&1 ) &
   local upid=$!; PIDS="$PIDS $upid"; sleep 1
-  [ -n "$4" ] && timings "$4" > /dev/null
-  start_pcap "$d/call.pcap" "${via##*:}"
-  ( cd "$d/uac" && timeout $((CALL_S * 3 + 60)) sipp "$via" -sf "$SIPP_DIR/uac.xml" -inf "$OUT/callees.csv" -i 127.0.0.1 \
-      -p "$uac_port" -key domain scope -key prefix "$name" -r "$CALL_RATE" -m "$NCALLS" -l $((CALL_RATE * 5)) \
-      -nostdin -trace_stat -fd 1 -timeout $((CALL_S * 3 + 30))s -timeout_error < /dev/null > sipp.out 2>&1; echo $? > rc )
+  local j via uac_port
+  for j in $(seq 0 $((k - 1))); do
+    via=${vias[$j]}; uac_port=$(free_port); mkdir -p "$d/uac$j"
+    python3 -c "
+with open('$d/callees$j.csv','w') as f:
+    f.write('SEQUENTIAL\n'); f.writelines('c%06d\n' % i for i in range($j * $per, ($j + 1) * $per))"
+    [ -n "${https[$j]:-}" ] && timings "${https[$j]}" > /dev/null
+    start_pcap "$d/call$j.pcap" "${via##*:}"
+    ( cd "$d/uac$j" && timeout $((CALL_S * 3 + 60)) sipp "$via" -sf "$SIPP_DIR/uac.xml" -inf "$d/callees$j.csv" -i 127.0.0.1 \
+        -p "$uac_port" -key domain scope -key prefix "$name" -r "$CALL_RATE" -m "$per" -l $((CALL_RATE * 5)) \
+        -nostdin -trace_stat -fd 1 -timeout $((CALL_S * 3 + 30))s -timeout_error < /dev/null > sipp.out 2>&1; echo $? > rc )
+    stop_pcap
+    if [ -n "${https[$j]:-}" ]; then timings "${https[$j]}" > "$d/timings$j.json"; else echo '[]' > "$d/timings$j.json"; fi
+    python3 "$HERE/pcap_latency.py" call "$d/call$j.pcap" "${via##*:}" "$uac_port" "$uas_port" "$d/per_call$j.json" > "$d/pcap$j.json"
+    rm -f "$d/call$j.pcap"
+  done
   for _ in $(seq 40); do kill -0 $upid 2>/dev/null || break; sleep 0.25; done
   kill -INT $upid 2>/dev/null; wait $upid 2>/dev/null
-  stop_pcap
-  if [ -n "$4" ]; then timings "$4" > "$d/timings.json"; else echo '[]' > "$d/timings.json"; fi
-  python3 "$HERE/pcap_latency.py" call "$d/call.pcap" "${via##*:}" "$uac_port" "$uas_port" "$d/per_call.json" > "$d/pcap.json"; rm -f "$d/call.pcap"
-  python3 - "$d" "$name" <<'PY' | tee -a "$OUT/calls.txt"
-import csv, glob, json, sys
-d, name = sys.argv[1:]
-p = json.load(open(d + '/pcap.json'))
-stat = glob.glob(d + '/uac/*_.csv')
-rows = list(csv.reader(open(stat[0]), delimiter=';')) if stat else [[]]
-h, last = rows[0], rows[-1]
-g = lambda k: last[h.index(k)] if k in h else '?'
-s, f = p['uac_invite_to_200'], p['proxy_invite_fwd']
-reg_rc = open(d + '/reg/rc').read().strip(); uac_rc = open(d + '/uac/rc').read().strip()
-print(f"{name:8s} registrations rc {reg_rc}, calls rc {uac_rc}: ok {g('SuccessfulCall(C)')} failed {g('FailedCall(C)')}  "
-      f"INVITE->200 p50 {s.get('p50_us')} p99 {s.get('p99_us')} mean {s.get('mean_us')} µs  "
-      f"proxy INVITE in->out p50 {f.get('p50_us')} mean {f.get('mean_us')} µs")
-wire = json.load(open(d + '/per_call.json'))
-recs = [t for t in json.load(open(d + '/timings.json')) if t['method'] == 'INVITE' and t['call_id'] in wire]
-if recs:
-    n = len(recs)
-    setup = [wire[t['call_id']] * 1e6 for t in recs]
-    look = [t['lookup_us'] for t in recs]
-    share = sorted(100 * l / max(w, 1) for l, w in zip(look, setup))
-    srt = sorted(look)
-    print(f"{name:8s} {n} INVITEs joined by Call-ID ({sum(t['cached'] for t in recs)} cache hits): DHT lookup mean "
-          f"{sum(look) / n:.0f} µs, p50 {srt[n // 2]} µs, p99 {srt[min(n - 1, n * 99 // 100)]} µs; session setup mean "
-          f"{sum(setup) / n:.0f} µs; DHT share {100 * sum(look) / sum(setup):.1f} % of the total setup time, "
+  python3 - "$d" "$name" "$k" "$3" <<'PY' | tee -a "$OUT/calls.txt"
+import csv, glob, json, statistics, sys
+d, name, k, vias = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split()
+def pct(v, q): return round(sorted(v)[min(len(v) - 1, int(len(v) * q))]) if v else None
+reg_rc = open(d + '/reg/rc').read().strip()
+setups, ok, failed, all_look, all_setup, cached = [], 0, 0, [], [], 0
+for j in range(k):
+    p = json.load(open(f'{d}/pcap{j}.json'))
+    stat = glob.glob(f'{d}/uac{j}/*_.csv')
+    rows = list(csv.reader(open(stat[0]), delimiter=';')) if stat else [[]]
+    h, last = rows[0], rows[-1]
+    g = lambda key: int(last[h.index(key)]) if key in h else 0
+    ok += g('SuccessfulCall(C)'); failed += g('FailedCall(C)')
+    wire = json.load(open(f'{d}/per_call{j}.json'))
+    setups += [w * 1e6 for w in wire.values()]
+    f, uac_rc = p['proxy_invite_fwd'], open(f'{d}/uac{j}/rc').read().strip()
+    recs = [t for t in json.load(open(f'{d}/timings{j}.json')) if t['method'] == 'INVITE' and t['call_id'] in wire]
+    if not recs:
+        print(f"{name:8s}   via {vias[j]}: calls rc {uac_rc}, proxy INVITE in->out p50 {f.get('p50_us')} mean {f.get('mean_us')} µs")
+    else:
+        look = [t['lookup_us'] for t in recs]; setup = [wire[t['call_id']] * 1e6 for t in recs]
+        cached += sum(t['cached'] for t in recs)
+        print(f"{name:8s}   via {vias[j]} (calls rc {uac_rc}, proxy INVITE in->out p50 {f.get('p50_us')} µs): "
+              f"{len(recs)} INVITEs, DHT lookup mean {statistics.mean(look):.0f} µs "
+              f"(p50 {pct(look, .5)}), session setup mean {statistics.mean(setup):.0f} µs, DHT share "
+              f"{100 * sum(look) / sum(setup):.1f} %")
+        all_look += look; all_setup += setup
+print(f"{name:8s} registrations rc {reg_rc}, calls via {k} proxies: ok {ok} failed {failed}  "
+      f"INVITE->200 p50 {pct(setups, .5)} p99 {pct(setups, .99)} mean {statistics.mean(setups) if setups else 0:.0f} µs")
+if all_look:
+    n = len(all_look)
+    share = sorted(100 * l / max(w, 1) for l, w in zip(all_look, all_setup))
+    print(f"{name:8s} {n} INVITEs joined by Call-ID ({cached} cache hits): DHT lookup mean "
+          f"{sum(all_look) / n:.0f} µs, p50 {pct(all_look, .5)} µs, p99 {pct(all_look, .99)} µs; session setup mean "
+          f"{sum(all_setup) / n:.0f} µs; DHT share {100 * sum(all_look) / sum(all_setup):.1f} % of the total setup time, "
           f"per call p50 {share[n // 2]:.1f} % (paper 19.8 %, goal < 10 %)")
 PY
 }
-calls scope "${SIP[$A]}" "${SIP[$B]}" "${HTTP[$B]}"
+calls scope "${SIP[$A]}" "$VIAS" "$VIA_HTTP"
 [ -n "$KAM" ] && calls kamailio "$KAM" "$KAM" ""
 echo
 echo "== 3. REGISTER throughput, ${STEP_S}s per step (pass: 0 failed, every 200 OK, >= 95% of the target rate;"
