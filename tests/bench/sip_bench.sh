@@ -195,7 +195,9 @@ start_pcap() { # $1 file, $2 port
   timeout 300 tcpdump -i lo -n -s 2000 -B 65536 -w "$1" udp port "$2" > "$1.log" 2>&1 &
   TDPID=$!; PIDS="$PIDS $TDPID"; sleep 1
 }
-stop_pcap() { sleep 0.5; kill -INT "$TDPID" 2>/dev/null; wait "$TDPID" 2>/dev/null; }
+# tcpdump hands packets over in blocks that retire after its 1 s timeout; stopped sooner, it
+# lost the last call or two of a run (captured by the filter, never written)
+stop_pcap() { sleep 1.2; kill -INT "$TDPID" 2>/dev/null; wait "$TDPID" 2>/dev/null; }
 
 echo "scope-node: $NODES nodes (node 0 threads: $THREADS0, others: $THREADS), REGISTER to node $A at ${SIP[$A]}, calls via nodes 1-$((NODES - 1)) in turn; kamailio at ${KAM:-none}"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); results in $OUT"
