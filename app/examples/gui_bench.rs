@@ -16,6 +16,9 @@ use whatsup::gui::backend::Backend;
 use whatsup::gui::settings::Settings;
 use whatsup::gui::{Boot, WhatsUpApp};
 
+#[path = "../tests/support/xvfb.rs"]
+mod xvfb;
+
 fn block<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -116,13 +119,8 @@ fn scroll(
 /// super-node, as a lone capable machine does), in percent of one core; `None` without Xvfb.
 fn idle_cpu() -> Option<f64> {
     use std::process::{Command, Stdio};
-    let display = format!(":{}", 190 + std::process::id() % 50);
-    let mut xvfb = Command::new("Xvfb")
-        .args([display.as_str(), "-screen", "0", "1280x800x24"])
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    std::thread::sleep(Duration::from_millis(500));
+    let xvfb = xvfb::Xvfb::start(1280, 800)?;
+    let display = xvfb.display.clone();
     let home = std::env::temp_dir().join(format!("whatsup-idle-{}", std::process::id()));
     // Settings as eframe stores them: OS-chosen ports for the super-node the app starts on a
     // machine with nothing else around, so the bench never collides with a running node.
@@ -159,7 +157,7 @@ fn idle_cpu() -> Option<f64> {
     std::thread::sleep(Duration::from_secs(20));
     let after = ticks(app.id());
     let _ = app.kill();
-    let _ = xvfb.kill();
+    drop(xvfb);
     let _ = std::fs::remove_dir_all(&home);
     // 100 clock ticks per second on Linux.
     Some((after? - before?) as f64 / 20.0)

@@ -9,6 +9,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/xvfb.rs"]
+mod xvfb;
+
 fn have(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")
@@ -102,22 +105,8 @@ fn the_window_renders_and_closes_cleanly_under_xvfb() {
             return;
         }
     }
-    let display = format!(":{}", 90 + std::process::id() % 100);
-    let _xvfb = Kill(
-        Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    std::thread::sleep(Duration::from_millis(500));
+    let xvfb = xvfb::Xvfb::start(1280, 800).expect("Xvfb is installed but did not start");
+    let display = xvfb.display.clone();
     let home = std::env::temp_dir().join(format!("whatsup-xvfb-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
     // Settings as eframe stores them: no mDNS (so nothing else on this machine is found) and a
