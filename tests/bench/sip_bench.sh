@@ -6,14 +6,14 @@
 #     usrloc, the anchor configuration ../shared/anchors/sip/kamailio.cfg); the DHT's share of a
 #     REGISTER from the node's per-REGISTER DHT waits (GET /sip/dht-timings) joined by Call-ID.
 #  2. Session setup of calls through two super-nodes: CALLS distinct users register at node A
-#     with a sipp UAS as contact; a sipp UAC calls every one of them at CALL_RATE, a third of
-#     them through each of the other three nodes in turn, so every INVITE needs a DHT lookup (no
+#     with a sipp UAS as contact; a sipp UAC calls every one of them at CALL_RATE, shared out
+#     among the other nodes (three, with 4 nodes) in turn, so every INVITE needs a DHT lookup (no
 #     cache hit) and, as when callers are spread over the overlay, about a quarter of the
 #     lookups find the calling proxy's own node to be the key's root: entering at one node
 #     only, that fraction is its random share of the key space (10-40 % measured), which moved
 #     the DHT share by about a point between runs. INVITE→200 at the caller on the wire
-#     (tcpdump, µs), split into B's DHT lookup (its /sip/dht-timings, per call) and the rest;
-#     the same calls through Kamailio.
+#     (tcpdump, µs), split into the entry node's DHT lookup (its /sip/dht-timings, per call)
+#     and the rest; the same calls through Kamailio.
 #  3. REGISTER throughput: sipp steps through node A alternating with Kamailio at the same
 #     rates, last, so an overloaded step cannot disturb the latency figures.
 #
@@ -309,7 +309,7 @@ for j in range(k):
               f"(p50 {pct(look, .5)}), session setup mean {statistics.mean(setup):.0f} µs, DHT share "
               f"{100 * sum(look) / sum(setup):.1f} %")
         all_look += look; all_setup += setup
-print(f"{name:8s} registrations rc {reg_rc}, calls via {k} proxies: ok {ok} failed {failed}  "
+print(f"{name:8s} registrations rc {reg_rc}, calls via {k} {'proxy' if k == 1 else 'proxies'}: ok {ok} failed {failed}  "
       f"INVITE->200 p50 {pct(setups, .5)} p99 {pct(setups, .99)} mean {statistics.mean(setups) if setups else 0:.0f} µs")
 if all_look:
     n = len(all_look)
