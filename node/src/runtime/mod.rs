@@ -238,10 +238,10 @@ pub fn spawn(
 }
 
 /// The handle and the driver of a node keeping its data in `store` (the daemon opens it in its
-/// data directory, so a restart keeps what the node held), not yet running: the caller either runs it on a task of its
-/// own ([`Driver::run`]) or hosts it in its own task's loop ([`Driver::bootstrap`], then
-/// [`Driver::wait`], [`Driver::handle`] and [`Driver::flush`]), as a SIP proxy on a
-/// one-thread node does to reach the DHT with no hand-over between tasks.
+/// data directory, so a restart keeps what the node held), not yet running: the caller either
+/// runs it on a task of its own ([`Driver::run`]) or hosts it in its own task's loop
+/// ([`Driver::bootstrap`], then [`Driver::wait`], [`Driver::handle`] and [`Driver::flush`]),
+/// as a SIP proxy on a one-thread node does to reach the DHT with no hand-over between tasks.
 ///
 /// # Errors
 /// [`RuntimeError::LocalAddr`] when the socket's local address cannot be read.

@@ -294,8 +294,8 @@ impl SipHandle {
 
 /// Starts the driver task on `sockets`, storing bindings through `location` and also hosting
 /// the overlay's `driver` (see `hosted.rs`): for a node on one thread, where the proxy then
-/// reaches the DHT with no hand-over between tasks. The task bootstraps the overlay through `seeds`; after the proxy stops it goes on running
-/// the overlay alone, until the node leaves.
+/// reaches the DHT with no hand-over between tasks. The task bootstraps the overlay through
+/// `seeds`; after the proxy stops it goes on running the overlay alone, until the node leaves.
 pub fn spawn_hosting<L: LocationService>(
     config: SipConfig,
     sockets: SipSockets,
